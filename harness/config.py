@@ -1,0 +1,288 @@
+"""Suite files: pydantic models, loading, and validation errors with key paths and hints.
+
+A suite is YAML. Relative paths resolve against the suite file's folder, and
+every path is checked before any work starts. Unknown keys are errors with a
+"did you mean" suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BaseModelConfig(_Strict):
+    path: str
+    load_in_4bit: bool = True
+    # None: the tokenizer's own template ("plain" when it has none); "plain"; or a .jinja path.
+    chat_template: str | None = None
+    stop_token_ids: list[int] = Field(default_factory=list)
+
+
+class DataConfig(_Strict):
+    train: str
+    eval: str
+    general: str | None = None
+    format: str = "auto"
+
+
+class AuditConfig(_Strict):
+    enabled: bool = True
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+    ngram: int = Field(13, ge=3)
+    max_seq_len: int | None = Field(None, gt=0)
+    benchmarks: dict[str, str] = Field(default_factory=dict)
+    templates: bool = True
+
+
+TRIAL_KEYS = ("r", "lora_alpha", "target_modules", "lora_dropout", "use_dora", "learning_rate",
+              "max_steps", "batch_size", "warmup_ratio", "weight_decay", "seed", "trainable_tokens")
+
+
+class TrialSpec(_Strict):
+    """One training configuration (defaults are the sweep's)."""
+
+    name: str | None = None
+    r: int = Field(8, gt=0)
+    lora_alpha: float = Field(16, gt=0)
+    target_modules: str | list[str] = "all-linear"
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    use_dora: bool = False
+    learning_rate: float = Field(2e-3, gt=0)
+    max_steps: int = Field(100, gt=0)
+    batch_size: int = Field(16, gt=0)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    seed: int = 0
+    # Vocabulary tokens whose embedding rows train too (peft trainable_token_indices): for tokens
+    # the base never learned, e.g. new special tokens or unused byte-fallback pieces.
+    trainable_tokens: list[str] = Field(default_factory=list)
+
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        mods = self.target_modules if isinstance(self.target_modules, str) else "+".join(self.target_modules)
+        return f"r{self.r}-a{self.lora_alpha:g}-{mods}-lr{self.learning_rate:g}"
+
+
+class SweepConfig(_Strict):
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    trials: list[dict[str, Any]] = Field(default_factory=list)
+    eval_every: int = Field(50, gt=0)
+    max_seq_len: int = Field(256, gt=8)
+    packing: bool = False
+    gradient_checkpointing: bool | Literal["auto"] = "auto"
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_keys(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            _check_trial_key(key, "grid")
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"grid.{key}: expected a non-empty list")
+        return grid
+
+    def expand(self) -> list[TrialSpec]:
+        """The grid's product (tied values such as ``lora_alpha: ["2*r"]`` resolved) plus ``trials``."""
+        specs: list[TrialSpec] = []
+        free = {k: v for k, v in self.grid.items()}
+        if free:
+            keys = list(free)
+            for combo in itertools.product(*(free[k] for k in keys)):
+                values = dict(zip(keys, combo, strict=True))
+                specs.append(self._spec({**self.defaults, **_resolve_ties(values)}, f"grid {values}"))
+        for i, trial in enumerate(self.trials):
+            for key in trial:
+                if key != "name":
+                    _check_trial_key(key, f"trials[{i}]")
+            specs.append(self._spec({**self.defaults, **_resolve_ties(dict(trial))}, f"trials[{i}]"))
+        if not specs:
+            specs.append(self._spec(dict(self.defaults), "defaults"))
+        labels = [s.label() for s in specs]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"two trials share the name {dupes[0]!r}; give them distinct names")
+        return specs
+
+    @staticmethod
+    def _spec(values: dict[str, Any], where: str) -> TrialSpec:
+        try:
+            return TrialSpec.model_validate(values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ValueError(f"{where}: {loc}: {err['msg']}, got {err.get('input')!r}") from None
+
+
+_TIE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*\*\s*([a-z_]+)\s*$")
+
+
+def _resolve_ties(values: dict[str, Any]) -> dict[str, Any]:
+    """``"2*r"`` -> 2 * values["r"]: alpha tied to rank is the common case."""
+    out = dict(values)
+    for key, value in values.items():
+        if isinstance(value, str) and (m := _TIE.match(value)):
+            factor, other = float(m.group(1)), m.group(2)
+            if other not in values or not isinstance(values[other], int | float):
+                raise ValueError(f"{key}: {value!r} refers to {other!r}, which is not a number here")
+            out[key] = factor * values[other]
+    return out
+
+
+def _check_trial_key(key: str, where: str) -> None:
+    if key not in TRIAL_KEYS:
+        near = difflib.get_close_matches(key, TRIAL_KEYS, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(TRIAL_KEYS)}"
+        raise ValueError(f"{where}.{key}: unknown trial parameter{hint}")
+
+
+class MMLUConfig(_Strict):
+    path: str
+    limit: int | None = Field(None, gt=0)
+    subjects: list[str] = Field(default_factory=list)
+    batch_size: int = Field(16, gt=0)
+
+
+class ScoreConfig(_Strict):
+    max_new_tokens: int = Field(64, gt=0)
+    batch_size: int = Field(16, gt=0)
+    metrics: list[str] = Field(default_factory=lambda: ["exact_match", "perplexity"])
+    json_keys: list[str] = Field(default_factory=list)
+    json_schema: dict[str, Any] | None = None
+    regex: str | None = None
+    normalize_punctuation: bool = False
+    answer_regex: str | None = None
+    mmlu: MMLUConfig | None = None
+    bootstrap: int = Field(2000, ge=100)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    select: str = "best"
+    primary_metric: str = "exact_match"
+    repeats: int = Field(1, ge=1)
+    cache: bool = True
+
+
+class SuiteConfig(_Strict):
+    name: str
+    description: str = ""
+    base: BaseModelConfig
+    data: DataConfig
+    audit: AuditConfig = AuditConfig()
+    sweep: SweepConfig = SweepConfig()
+    score: ScoreConfig = ScoreConfig()
+    gates: list[str] = Field(default_factory=list)
+    source: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _metrics_known(self) -> SuiteConfig:
+        known = {"exact_match", "f1", "rouge_l", "json", "schema", "regex", "perplexity", "mmlu"}
+        for i, m in enumerate(self.score.metrics):
+            if m not in known:
+                near = difflib.get_close_matches(m, sorted(known), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ValueError(f"score.metrics[{i}]: unknown metric {m!r}{hint}")
+        if "mmlu" in self.score.metrics and self.score.mmlu is None:
+            raise ValueError("score.mmlu: the metric 'mmlu' needs score.mmlu.path")
+        return self
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.source).parent
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else (self.folder / p)
+
+
+def load_suite(path: str | Path) -> SuiteConfig:
+    """Load, validate and path-check a suite file; raise ConfigError with a key path."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("no such suite file", path=p)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("not valid UTF-8", path=p) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"not valid YAML: {problem}", path=p, key=where) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping at the top level", path=p)
+    try:
+        suite = SuiteConfig.model_validate({**raw, "source": str(p)})
+        suite.sweep.expand()
+    except ValidationError as exc:
+        raise _config_error(exc, p) from None
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=p) from None
+    _check_paths(suite, p)
+    return suite
+
+
+def _config_error(exc: ValidationError, path: Path) -> ConfigError:
+    err = exc.errors()[0]
+    key = _key_path(err["loc"])
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(SuiteConfig, err["loc"][:-1])
+        known = list(parent.model_fields) if parent else []
+        near = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"did you mean {near[0]!r}?" if near else None
+        return ConfigError("unknown key", path=path, key=key, hint=hint)
+    got = err.get("input")
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return ConfigError("required key is missing", path=path, key=key)
+    return ConfigError(f"{msg}, got {got!r}" if err["type"] != "value_error" else msg,
+                       path=path, key=key or None)
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
+        if field is None:
+            return None
+        current = field.annotation
+        args = getattr(current, "__args__", ())
+        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _check_paths(suite: SuiteConfig, path: Path) -> None:
+    checks = [("base.path", suite.base.path), ("data.train", suite.data.train),
+              ("data.eval", suite.data.eval)]
+    if suite.data.general:
+        checks.append(("data.general", suite.data.general))
+    if suite.score.mmlu:
+        checks.append(("score.mmlu.path", suite.score.mmlu.path))
+    checks += [(f"audit.benchmarks.{k}", v) for k, v in suite.audit.benchmarks.items()]
+    tmpl = suite.base.chat_template
+    if tmpl and tmpl != "plain":
+        checks.append(("base.chat_template", tmpl))
+    for key, value in checks:
+        target = suite.resolve(value)
+        if not target.exists():
+            raise ConfigError(f"path does not exist: {target}", path=path, key=key)

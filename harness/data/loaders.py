@@ -1,0 +1,131 @@
+"""Read a dataset file into normalized records, with errors that name file, line and field.
+
+JSONL is streamed line by line (so errors carry line numbers and memory stays
+bounded); JSON arrays are parsed whole; CSV and Parquet go through
+``datasets.load_dataset``. Any failure is a :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.data.formats import RowError, detect_format, normalize_row, require_format
+from harness.data.record import Record
+from harness.errors import DataError
+
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
+            ".parquet": "parquet"}
+
+
+def load_records(path: str | Path, fmt: str = "auto", *, limit: int | None = None) -> list[Record]:
+    """Load and normalize every record of ``path`` (``fmt``: auto or one of FORMATS)."""
+    records = list(iter_records(path, fmt, limit=limit))
+    if not records:
+        raise DataError("no records (empty file)", path=path)
+    return records
+
+
+def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = None) -> Iterator[Record]:
+    p = Path(path)
+    if not p.exists():
+        raise DataError("no such file", path=p)
+    if not p.is_file():
+        raise DataError("not a file", path=p)
+    kind = SUFFIXES.get(p.suffix.lower())
+    if kind is None:
+        raise DataError(f"unknown file type {p.suffix!r}", path=p,
+                        hint="use .jsonl, .json, .csv or .parquet")
+    if fmt != "auto":
+        require_format(fmt, str(p))
+    rows = {"jsonl": _jsonl_rows, "json": _json_rows, "csv": _table_rows,
+            "parquet": _table_rows}[kind](p)
+    detected: str | None = None if fmt == "auto" else fmt
+    for index, (line, row) in enumerate(rows):
+        if limit is not None and index >= limit:
+            return
+        if detected is None:
+            detected = _detect(row, p, line)
+        try:
+            turns = normalize_row(row, detected)
+        except RowError as exc:
+            raise DataError(f"{exc.message} (format {detected})", path=p, line=line,
+                            field=exc.field) from None
+        yield Record(turns=tuple(turns), index=index, source=str(p), format=detected, line=line)
+
+
+def _detect(row: Any, path: Path, line: int) -> str:
+    if not isinstance(row, dict):
+        raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line)
+    fmt = detect_format(row)
+    if fmt is None:
+        keys = ", ".join(sorted(map(str, row))[:8]) or "none"
+        raise DataError(
+            f"cannot tell the format from keys ({keys})", path=path, line=line,
+            hint="expected instruction/output, messages, conversations, prompt/completion or text",
+        )
+    return fmt
+
+
+def _decode(raw: bytes, path: Path, line: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", path=path,
+                        line=line) from None
+
+
+def _parse(text: str, path: Path, line: int) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"malformed JSON: {exc.msg} at column {exc.colno}", path=path,
+                        line=line + exc.lineno - 1) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply", path=path, line=line) from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            text = _decode(raw, path, number)
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            if not text.strip():
+                continue
+            yield number, _parse(text, path, number)
+
+
+def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    text = _decode(path.read_bytes(), path, 1).removeprefix("\ufeff")
+    if not text.strip():
+        raise DataError("no records (empty file)", path=path)
+    data = _parse(text, path, 1)
+    if isinstance(data, dict):
+        # {"data": [...]} and similar wrappers: take the single list value.
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) == 1 and detect_format(data) is None:
+            data = lists[0]
+        else:
+            data = [data]
+    if not isinstance(data, list):
+        raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
+    # A JSON array has no per-record lines without a second parser; report the record number.
+    for i, row in enumerate(data):
+        yield i + 1, row
+
+
+def _table_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    try:
+        from datasets import load_dataset
+
+        kind = "csv" if path.suffix.lower() == ".csv" else "parquet"
+        ds = load_dataset(kind, data_files=str(path), split="train")
+    except Exception as exc:  # datasets raises many types; all mean "cannot read this table"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read table: {first}", path=path) from None
+    offset = 2 if path.suffix.lower() == ".csv" else 1  # CSV: header is line 1
+    for i, row in enumerate(ds):
+        yield i + offset, {k: v for k, v in row.items() if v is not None}

@@ -1,0 +1,146 @@
+"""Load a base model (optionally 4-bit NF4), its tokenizer and chat template, and PEFT adapters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.errors import AdapterError, ModelError
+from harness.io import sha256_file, sha256_text
+from harness.models.quirks import best_device, compute_dtype, disable_bnb_cpu_repack
+from harness.models.templates import resolve_template
+
+
+@dataclass
+class LoadedModel:
+    """A base model, ready to generate, score or train on."""
+
+    model: Any
+    tokenizer: Any
+    device: torch.device
+    quantized: bool
+    template: str
+    template_source: str
+    base_hash: str
+    stop_token_ids: list[int] = field(default_factory=list)
+    adapters: dict[str, str] = field(default_factory=dict)  # name -> adapter weights hash
+
+
+def load_tokenizer(path: str | Path, chat_template: str | None = None) -> tuple[Any, str, str]:
+    """Tokenizer with a pad token and a chat template; returns (tokenizer, template, source)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path))
+    except Exception as exc:  # transformers raises OSError, ValueError, ... for a bad folder
+        raise ModelError(f"{path}: cannot load tokenizer: {_first_line(exc)}") from None
+    if tok.pad_token is None:
+        # Reusing unk (or eos) as pad is safe: padded positions are masked out of attention and loss.
+        tok.pad_token = tok.unk_token if tok.unk_token is not None else tok.eos_token
+    template, source = resolve_template(tok, chat_template)
+    return tok, template, source
+
+
+def quantization_config(device: torch.device) -> Any:
+    """NF4 with double quantization; compute in bf16 on GPU, float32 on CPU."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype(device),
+    )
+
+
+def load_base(
+    path: str | Path,
+    *,
+    load_in_4bit: bool = True,
+    chat_template: str | None = None,
+    stop_token_ids: list[int] | None = None,
+    device: torch.device | None = None,
+) -> LoadedModel:
+    """Load a causal LM from a local folder or hub id, 4-bit NF4 when asked (CPU or GPU)."""
+    from transformers import AutoModelForCausalLM
+
+    device = device or best_device()
+    tok, template, source = load_tokenizer(path, chat_template)
+    kwargs: dict[str, Any] = {"dtype": compute_dtype(device)}
+    if load_in_4bit:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise ModelError("load_in_4bit needs bitsandbytes, which is not installed",
+                             hint="pip install bitsandbytes, or set base.load_in_4bit: false") from None
+        kwargs["quantization_config"] = quantization_config(device)
+        kwargs["device_map"] = {"": device.index or 0} if device.type == "cuda" else {"": "cpu"}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot load model: {_first_line(exc)}") from None
+    if not load_in_4bit:
+        model.to(device)
+    disable_bnb_cpu_repack(model)
+    model.eval()
+    if model.generation_config is not None:
+        model.generation_config.pad_token_id = tok.pad_token_id
+    stops = list(stop_token_ids or [])
+    if tok.eos_token_id is not None and tok.eos_token_id not in stops:
+        stops.append(tok.eos_token_id)
+    return LoadedModel(model=model, tokenizer=tok, device=device, quantized=load_in_4bit,
+                       template=template, template_source=source, base_hash=model_hash(path),
+                       stop_token_ids=stops)
+
+
+def model_hash(path: str | Path) -> str:
+    """Hash of the weights and config in a local folder; the id itself for a hub model."""
+    p = Path(path)
+    if not p.is_dir():
+        return sha256_text("hub", str(path))
+    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in {".safetensors", ".bin", ".json"})
+    return sha256_text(*(f"{f.name}:{sha256_file(f)}" for f in files))
+
+
+def adapter_hash(path: str | Path) -> str:
+    p = Path(path)
+    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in {".safetensors", ".bin", ".json"})
+    return sha256_text(*(f"{f.name}:{sha256_file(f)}" for f in files))
+
+
+def attach_adapters(loaded: LoadedModel, adapters: dict[str, str | Path]) -> LoadedModel:
+    """Load every adapter onto the one base (no reload); ``set_adapter`` switches between them."""
+    from peft import PeftModel
+
+    for name, path in adapters.items():
+        _check_adapter(Path(path), loaded)
+        try:
+            if isinstance(loaded.model, PeftModel):
+                loaded.model.load_adapter(str(path), adapter_name=name)
+            else:
+                loaded.model = PeftModel.from_pretrained(loaded.model, str(path), adapter_name=name)
+        except Exception as exc:
+            raise AdapterError(f"{path}: cannot load adapter onto this base: {_first_line(exc)}") from None
+        loaded.adapters[name] = adapter_hash(path)
+    disable_bnb_cpu_repack(loaded.model)
+    loaded.model.eval()
+    return loaded
+
+
+def _check_adapter(path: Path, loaded: LoadedModel) -> None:
+    cfg = path / "adapter_config.json"
+    if not cfg.is_file():
+        raise AdapterError(f"{path}: not a PEFT adapter (no adapter_config.json)")
+    try:
+        json.loads(cfg.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AdapterError(f"{cfg}: adapter_config.json is not valid JSON") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,54 @@
+"""Trainer callbacks: bare step time (for overhead accounting) and loss curves."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from transformers import TrainerCallback
+
+
+class StepTimer(TrainerCallback):
+    """Sums the wall time spent inside training steps, and records the loss curves."""
+
+    def __init__(self) -> None:
+        self.step_s = 0.0
+        self._t0: float | None = None
+        self.train_loss: list[tuple[int, float]] = []
+        self.eval_loss: list[tuple[int, float]] = []
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._t0 is not None:
+            self.step_s += time.perf_counter() - self._t0
+            self._t0 = None
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None,
+               **kwargs: Any) -> None:
+        logs = logs or {}
+        if "loss" in logs:
+            self.train_loss.append((state.global_step, float(logs["loss"])))
+        if "eval_loss" in logs:
+            self.eval_loss.append((state.global_step, float(logs["eval_loss"])))
+
+
+def plain_loss_trainer() -> type:
+    """An SFTTrainer that computes the loss through the model's own forward.
+
+    trl's fused LM-head loss reads ``lm_head.weight`` directly, which bypasses
+    peft's trainable-token wrapper on a tied head (and fails on its missing
+    ``bias``). With trainable tokens we take transformers' standard loss: the
+    same masked cross-entropy, through the wrapped modules.
+    """
+    from transformers import Trainer
+    from trl import SFTTrainer
+
+    class PlainLossSFTTrainer(SFTTrainer):  # type: ignore[misc]
+        def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False,
+                         num_items_in_batch: Any = None) -> Any:
+            return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
+
+    return PlainLossSFTTrainer

@@ -1,0 +1,173 @@
+"""One QLoRA training run: fresh LoRA weights on an already loaded (4-bit) base, trained with trl's SFTTrainer."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.config import SweepConfig, TrialSpec
+from harness.errors import ConfigError
+from harness.io import sha256_text
+from harness.models.loading import LoadedModel
+from harness.models.quirks import disable_bnb_cpu_repack, restore_adapter_dtype
+from harness.results import LossPoint, TrialResult
+from harness.train.callbacks import StepTimer, plain_loss_trainer
+from harness.train.memory import PeakMemory
+from harness.train.tokenize import Tokenized
+
+TRAINER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """The tokenized train and validation sets, built once per sweep."""
+
+    train: Tokenized
+    eval: Tokenized
+    data_hash: str
+
+
+def trial_hash(spec: TrialSpec, sweep: SweepConfig, data_hash: str, base_hash: str) -> str:
+    """What identifies a trial's result: its config, the sweep settings, the data and the base."""
+    settings = sweep.model_dump(include={"eval_every", "max_seq_len", "packing", "gradient_checkpointing"})
+    payload = json.dumps({"spec": spec.model_dump(), "settings": settings, "v": TRAINER_VERSION},
+                         sort_keys=True, default=str)
+    return sha256_text(payload, data_hash, base_hash)[:16]
+
+
+def lora_config(spec: TrialSpec, token_ids: list[int] | None = None) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        trainable_token_indices=token_ids or None,
+        r=spec.r,
+        lora_alpha=spec.lora_alpha,
+        target_modules=spec.target_modules,
+        lora_dropout=spec.lora_dropout,
+        use_dora=spec.use_dora,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def sft_config(spec: TrialSpec, sweep: SweepConfig, out: Path, device: torch.device) -> Any:
+    from trl import SFTConfig
+
+    on_gpu = device.type == "cuda"
+    checkpointing = on_gpu if sweep.gradient_checkpointing == "auto" else bool(sweep.gradient_checkpointing)
+    return SFTConfig(
+        output_dir=str(out / "checkpoints"),
+        max_steps=spec.max_steps,
+        per_device_train_batch_size=spec.batch_size,
+        per_device_eval_batch_size=spec.batch_size,
+        learning_rate=spec.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=spec.warmup_ratio,  # a float in [0, 1) is a ratio in transformers 5
+        weight_decay=spec.weight_decay,
+        optim="paged_adamw_8bit" if on_gpu else "adamw_torch",
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        use_cpu=not on_gpu,
+        gradient_checkpointing=checkpointing,
+        eval_strategy="steps",
+        eval_steps=sweep.eval_every,
+        save_strategy="steps",
+        save_steps=sweep.eval_every,
+        save_total_limit=1,
+        logging_steps=max(1, min(10, spec.max_steps // 20)),
+        seed=spec.seed,
+        data_seed=spec.seed,
+        report_to="none",
+        disable_tqdm=True,
+        max_length=sweep.max_seq_len,
+        packing=sweep.packing,
+        dataset_kwargs={"skip_prepare_dataset": True},
+        dataloader_num_workers=0,
+        include_num_input_tokens_seen="non_padding",
+    )
+
+
+def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: TrialData,
+                out: Path, *, config_hash: str) -> TrialResult:
+    """Train one configuration on the loaded base, save its adapter, and restore the bare base."""
+    from peft import get_peft_model
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTTrainer
+
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(spec.seed)  # fresh LoRA init is drawn from this seed: same seed, same curve
+    peft_model = get_peft_model(loaded.model, lora_config(spec, _token_ids(loaded, spec)))
+    disable_bnb_cpu_repack(peft_model)
+    trainable, total = _param_counts(peft_model)
+    timer = StepTimer()
+    trainer_cls = plain_loss_trainer() if spec.trainable_tokens else SFTTrainer
+    trainer = trainer_cls(
+        model=peft_model,
+        args=sft_config(spec, sweep, out, loaded.device),
+        train_dataset=data.train.to_dataset(),
+        eval_dataset=data.eval.to_dataset() if data.eval.input_ids else None,
+        processing_class=loaded.tokenizer,
+        callbacks=[timer],
+    )
+    restore_adapter_dtype(peft_model, loaded.device)
+    ckpt_dir = out / "checkpoints"
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    resumed = int(Path(last).name.split("-")[-1]) if last else 0
+    start = time.perf_counter()
+    try:
+        with PeakMemory() as mem:
+            trainer.train(resume_from_checkpoint=last)
+        wall = time.perf_counter() - start
+        adapter_dir = out / "adapter"
+        peft_model.save_pretrained(str(adapter_dir))
+        history = trainer.state.log_history
+        tokens = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
+    finally:
+        # Give the base back without LoRA layers so the next trial starts from it, untouched.
+        loaded.model = peft_model.unload()
+        del trainer
+    train_curve = [LossPoint(step=h["step"], loss=h["loss"]) for h in history if "loss" in h]
+    eval_curve = [LossPoint(step=h["step"], loss=h["eval_loss"]) for h in history if "eval_loss" in h]
+    return TrialResult(
+        name=spec.label(), config=spec.model_dump(), config_hash=config_hash,
+        trainable_params=trainable, total_params=total, trainable_share=trainable / max(total, 1),
+        train_loss=train_curve, eval_loss=eval_curve, steps=spec.max_steps, train_tokens=tokens,
+        tokens_per_s=tokens / timer.step_s if timer.step_s else 0.0, wall_s=wall, step_s=timer.step_s,
+        peak_mem_bytes=mem.peak, peak_mem_kind="cuda" if mem.kind == "cuda" else "rss",
+        adapter_path=str(adapter_dir), overfitting=is_overfitting(train_curve, eval_curve),
+        resumed_from_step=resumed,
+    )
+
+
+def _token_ids(loaded: LoadedModel, spec: TrialSpec) -> list[int]:
+    """Vocabulary ids of ``spec.trainable_tokens`` (tokens whose embedding rows are trained)."""
+    ids = []
+    unk = loaded.tokenizer.unk_token_id
+    for token in spec.trainable_tokens:
+        tid = loaded.tokenizer.convert_tokens_to_ids(token)
+        if tid is None or (tid == unk and token != loaded.tokenizer.unk_token):
+            raise ConfigError(f"trainable token {token!r} is not in the tokenizer's vocabulary",
+                              key="sweep.trainable_tokens")
+        ids.append(int(tid))
+    return ids
+
+
+def _param_counts(model: Any) -> tuple[int, int]:
+    trainable, total = model.get_nb_trainable_parameters()
+    return int(trainable), int(total)
+
+
+def is_overfitting(train: list[LossPoint], val: list[LossPoint], tolerance: float = 0.01) -> bool:
+    """Validation loss rose (by more than ``tolerance``, relative) after its minimum while train loss fell."""
+    if len(val) < 3 or len(train) < 2:
+        return False
+    best = min(range(len(val)), key=lambda i: val[i].loss)
+    if best == len(val) - 1 or val[-1].loss <= val[best].loss * (1 + tolerance):
+        return False
+    at_best = [p.loss for p in train if p.step <= val[best].step]
+    return bool(at_best) and train[-1].loss < at_best[-1]
