@@ -90,15 +90,16 @@ class SweepConfig(_Strict):
     @classmethod
     def _grid_keys(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in grid.items():
-            _check_trial_key(key, "grid")
+            _check_trial_key(key, "")  # "" -> ".key: ...": the loader appends it to the key path
             if not isinstance(values, list) or not values:
-                raise ValueError(f"grid.{key}: expected a non-empty list")
+                raise ValueError(f".{key}: expected a non-empty list")
         return grid
 
     def expand(self) -> list[TrialSpec]:
         """The grid's product (tied values such as ``lora_alpha: ["2*r"]`` resolved) plus ``trials``."""
         specs: list[TrialSpec] = []
         free = {k: v for k, v in self.grid.items()}
+        self._check_grid_values()
         if free:
             keys = list(free)
             for combo in itertools.product(*(free[k] for k in keys)):
@@ -117,6 +118,18 @@ class SweepConfig(_Strict):
             raise ValueError(f"two trials share the name {dupes[0]!r}; give them distinct names")
         return specs
 
+    def _check_grid_values(self) -> None:
+        """Validate each grid value on its own, so an error names ``sweep.grid.r[2]``."""
+        for key, values in self.grid.items():
+            for i, value in enumerate(values):
+                if isinstance(value, str) and _TIE.match(value):
+                    continue
+                try:
+                    TrialSpec.model_validate({**self.defaults, key: value})
+                except ValidationError as exc:
+                    err = next((e for e in exc.errors() if e["loc"] and e["loc"][0] == key), exc.errors()[0])
+                    raise ValueError(f"sweep.grid.{key}[{i}]: {_plain(err['msg'])}, got {value!r}") from None
+
     @staticmethod
     def _spec(values: dict[str, Any], where: str) -> TrialSpec:
         try:
@@ -124,7 +137,19 @@ class SweepConfig(_Strict):
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise ValueError(f"{where}: {loc}: {err['msg']}, got {err.get('input')!r}") from None
+            raise ValueError(f"{where}: {loc}: {_plain(err['msg'])}, got {err.get('input')!r}") from None
+
+
+def _plain(msg: str) -> str:
+    """pydantic's wording, in the words a suite author uses."""
+    table = {"Input should be a valid integer": "expected an integer",
+             "Input should be greater than 0": "expected a positive number",
+             "Input should be a valid number": "expected a number",
+             "Input should be a valid boolean": "expected true or false"}
+    for prefix, plain in table.items():
+        if msg.startswith(prefix):
+            return plain
+    return msg
 
 
 _TIE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*\*\s*([a-z_]+)\s*$")
@@ -172,6 +197,9 @@ class ScoreConfig(_Strict):
     primary_metric: str = "exact_match"
     repeats: int = Field(1, ge=1)
     cache: bool = True
+    # How much worse than the base a metric may get before its comparison item fails
+    # (in the metric's own units: points for mmlu, perplexity for the perplexities).
+    tolerance: dict[str, float] = Field(default_factory=dict)
 
 
 class SuiteConfig(_Strict):
@@ -244,6 +272,9 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
         return ConfigError("unknown key", path=path, key=key, hint=hint)
     got = err.get("input")
     msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "value_error" and msg.startswith("."):
+        sub, _, rest = msg.partition(": ")
+        return ConfigError(rest, path=path, key=f"{key}{sub}")
     if err["type"] == "missing":
         return ConfigError("required key is missing", path=path, key=key)
     return ConfigError(f"{msg}, got {got!r}" if err["type"] != "value_error" else msg,

@@ -8,14 +8,16 @@ All models are frozen pydantic models, serialized once to JSON
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.errors import DataError
 from harness.io import atomic_write_text
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Frozen(BaseModel):
@@ -179,13 +181,26 @@ def write_json(model: BaseModel, path: Path) -> Path:
     return path
 
 
+def _load(model: type[_M], path: Path) -> _M:
+    """Read a results file; an unreadable or foreign one is a DataError naming it."""
+    path = Path(path)
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise DataError("no such file", path=path) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or None
+        raise DataError(f"not a valid {model.__name__} file: {err['msg']}", path=path, field=where) from None
+
+
 def load_results(path: Path) -> RunResults:
-    return RunResults.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    return _load(RunResults, path)
 
 
 def load_audit(path: Path) -> AuditResult:
-    return AuditResult.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    return _load(AuditResult, path)
 
 
 def load_sweep(path: Path) -> SweepResult:
-    return SweepResult.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    return _load(SweepResult, path)

@@ -95,7 +95,8 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 text = text.removeprefix("\ufeff")
             if not text.strip():
                 continue
-            yield number, _parse(text, path, number)
+            # One record per line: drop the line end so a parse error reports this line, not the next.
+            yield number, _parse(text.rstrip("\r\n"), path, number)
 
 
 def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:

@@ -1,0 +1,275 @@
+"""The ``harness`` command: run, audit, sweep, eval, report, baseline.
+
+Exit codes: 0 pass; 1 a gate failed (or the audit found errors); 2 bad input,
+usage, or a crash. A :class:`HarnessError` prints one line; ``--debug`` shows
+the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from harness.errors import ConfigError, DataError, HarnessError
+
+EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _out(args: argparse.Namespace, default: Path) -> Path:
+    return Path(args.out) if args.out else default
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.config import load_suite
+
+    suite = load_suite(args.suite)  # validate input before importing the heavy stack
+    from harness.pipeline import default_out, run_suite
+    from harness.progress import console
+
+    out = _out(args, default_out(suite))
+    results = run_suite(suite, out, progress=not args.quiet, executor=args.executor)
+    _print_gates(results)
+    console.print(f"report: [bold]{out / 'index.html'}[/bold]  results: {out / 'results.json'}")
+    return EXIT_PASS if results.passed else EXIT_FAIL
+
+
+def _print_gates(results: object) -> None:
+    from harness.progress import console
+    from harness.results import RunResults
+
+    assert isinstance(results, RunResults)
+    for g in results.gates:
+        mark = "[green]PASS[/green]" if g.passed else "[red]FAIL[/red]"
+        console.print(f"{mark} {g.expression}: {g.message}")
+    verdict = "[bold green]PASSED[/bold green]" if results.passed else "[bold red]FAILED[/bold red]"
+    console.print(f"gates: {verdict} (candidate: {results.candidate})")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from harness.audit import AuditParams, load_benchmark, run_audit
+    from harness.data import load_records
+    from harness.models.loading import load_tokenizer
+    from harness.progress import console
+    from harness.report import render_audit
+    from harness.results import write_json
+
+    train = load_records(args.train, args.format)
+    evals = load_records(args.eval, args.format) if args.eval else None
+    benchmarks = {}
+    for spec in args.benchmark or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--benchmark {spec!r}: expected NAME=DIR, e.g. mmlu=path/to/mmlu")
+        benchmarks[name] = load_benchmark(name, Path(path))
+    tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0] if args.tokenizer else None
+    params = AuditParams(near_duplicate_threshold=args.threshold, max_seq_len=args.max_seq_len,
+                         executor=args.executor)
+    result = run_audit(train, evals, benchmarks=benchmarks, params=params, tokenizer=tokenizer,
+                       progress=not args.quiet)
+    if args.review_judge:
+        result = _review(args, train, result)
+    out = _out(args, Path("reports") / "audit")
+    write_json(result, out / "audit.json")
+    render_audit(result, out / "audit.html", title=f"Audit of {args.train}")
+    console.print(f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
+                  f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}")
+    return EXIT_FAIL if result.has_errors else EXIT_PASS
+
+
+def _review(args: argparse.Namespace, train: Sequence[object], result: object) -> object:
+    """Send a sample of training rows to an LLM judge's review rubric; add its findings."""
+    import yaml
+
+    from harness.judge import review_dataset
+    from harness.judge.config import JudgeConfig
+    from harness.results import AuditResult, CheckRun
+
+    assert isinstance(result, AuditResult)
+    path = Path(args.review_judge)
+    if not path.is_file():
+        raise ConfigError("no such judge file", path=path)
+    try:
+        cfg = JudgeConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except Exception as exc:
+        raise ConfigError(f"invalid judge config: {str(exc).splitlines()[0]}", path=path) from None
+    out = _out(args, Path("reports") / "audit")
+    findings = review_dataset(train, cfg, fraction=args.review_fraction,  # type: ignore[arg-type]
+                              cache_path=out / "cache" / "judge.sqlite")
+    run = CheckRun(check="judge_review", params={"fraction": args.review_fraction, "judge": cfg.name},
+                   findings=len(findings))
+    return result.model_copy(update={"findings": [*result.findings, *findings],
+                                     "checks": [*result.checks, run]})
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from harness.config import load_suite
+
+    suite = load_suite(args.suite)
+    from harness.pipeline import default_out
+    from harness.progress import console
+    from harness.train.sweep import run_sweep
+
+    out = _out(args, default_out(suite))
+    sweep = run_sweep(suite, out, executor=args.executor)
+    for t in sweep.trials:
+        console.print(f"{t.name}: trainable {t.trainable_params} ({100 * t.trainable_share:.2f}%), "
+                      f"{t.wall_s:.1f}s, final loss {t.train_loss[-1].loss if t.train_loss else float('nan'):.4f}")
+    console.print(f"sweep: {len(sweep.trials)} trials ({len(sweep.skipped)} reused) -> {out / 'sweep.json'}")
+    return EXIT_PASS
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from harness.config import load_suite
+    from harness.pipeline import cache_path, default_out, finish
+    from harness.progress import console
+    from harness.results import load_audit, load_sweep
+
+    suite = load_suite(args.suite)  # validate input before importing the heavy scoring stack
+    from harness.score.engine import evaluate
+
+    out = _out(args, default_out(suite))
+    sweep = load_sweep(out / "sweep.json") if (out / "sweep.json").is_file() else None
+    adapters = {t.name: t.adapter_path for t in sweep.trials} if sweep else {}
+    for spec in args.adapter or []:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            raise ConfigError(f"--adapter {spec!r}: expected NAME=DIR")
+        adapters[name] = path
+    audit = load_audit(out / "audit.json") if (out / "audit.json").is_file() else None
+    ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
+    results = finish(suite, out, audit=audit, sweep=sweep, models=ev.models, comparisons=ev.comparisons,
+                     items=ev.items, hashes=ev.hashes, meta={"forward_passes": ev.forward_passes})
+    _print_gates(results)
+    console.print(f"report: [bold]{out / 'index.html'}[/bold]")
+    return EXIT_PASS if results.passed else EXIT_FAIL
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.progress import console
+    from harness.report import render_run
+    from harness.results import ItemScore, load_results
+
+    folder = Path(args.dir)
+    path = folder / "results.json"
+    if not path.is_file():
+        raise DataError("no results.json here (run `harness run` or `harness eval` first)", path=path)
+    results = load_results(path)
+    items = []
+    items_path = folder / "items.jsonl"
+    if items_path.is_file():
+        for n, line in enumerate(items_path.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                items.append(ItemScore.model_validate(json.loads(line)))
+            except ValueError:
+                raise DataError("not an item row", path=items_path, line=n) from None
+    render_run(results, items, folder / "index.html")
+    console.print(f"report: {folder / 'index.html'}")
+    return EXIT_PASS if results.passed else EXIT_FAIL
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from harness.baseline import accept_baseline
+    from harness.progress import console
+
+    lock = accept_baseline(Path(args.dir), Path(args.to) if args.to else None)
+    console.print(f"baseline accepted: {lock}")
+    return EXIT_PASS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--out", help="output folder (default: reports/<suite name>/)")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars")
+        sp.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    run = sub.add_parser("run", help="audit, sweep, score, report and gate a suite")
+    run.add_argument("suite")
+    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    common(run)
+    run.set_defaults(func=cmd_run)
+
+    audit = sub.add_parser("audit", help="audit a dataset (duplicates, leakage, contamination, templates)")
+    audit.add_argument("train")
+    audit.add_argument("--eval")
+    audit.add_argument("--benchmark", action="append", metavar="NAME=DIR")
+    audit.add_argument("--tokenizer", metavar="DIR", help="check chat template and loss mask against it")
+    audit.add_argument("--chat-template", help="'plain' or a .jinja file (default: the tokenizer's own)")
+    audit.add_argument("--max-seq-len", type=int)
+    audit.add_argument("--threshold", type=float, default=0.8, help="near-duplicate Jaccard threshold")
+    audit.add_argument("--format", default="auto")
+    audit.add_argument("--executor", choices=["local", "ray"], default="local")
+    audit.add_argument("--review-judge", metavar="JUDGE.yaml", help="LLM review of a sample of train rows")
+    audit.add_argument("--review-fraction", type=float, default=0.1)
+    common(audit)
+    audit.set_defaults(func=cmd_audit)
+
+    sweep = sub.add_parser("sweep", help="run (or resume) a suite's QLoRA sweep")
+    sweep.add_argument("suite")
+    sweep.add_argument("--executor", choices=["local", "ray"], default="local")
+    common(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+
+    ev = sub.add_parser("eval", help="score the base and adapters on the held-out set")
+    ev.add_argument("suite")
+    ev.add_argument("--adapter", action="append", metavar="NAME=DIR")
+    common(ev)
+    ev.set_defaults(func=cmd_eval)
+
+    rep = sub.add_parser("report", help="re-render index.html from a results folder")
+    rep.add_argument("dir")
+    rep.add_argument("--debug", action="store_true")
+    rep.set_defaults(func=cmd_report)
+
+    base = sub.add_parser("baseline", help="manage baselines")
+    base_sub = base.add_subparsers(dest="action", required=True)
+    accept = base_sub.add_parser("accept", help="store a results folder as the accepted baseline")
+    accept.add_argument("dir")
+    accept.add_argument("--to", help="lockfile path (default: <dir>/../baseline.lock.json)")
+    accept.add_argument("--debug", action="store_true")
+    accept.set_defaults(func=cmd_baseline)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
+        return int(exc.code or 0)
+    debug = bool(getattr(args, "debug", False)) or "--debug" in argv
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing at run time comes from a hub
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except HarnessError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("harness: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a crash is still one line (exit 2); --debug shows where
+        if debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"harness: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

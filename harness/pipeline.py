@@ -1,0 +1,114 @@
+"""The whole loop for one suite: audit -> sweep -> score -> results.json -> gates -> report.
+
+Each stage returns typed results; this module only wires them together and
+writes them. Reports and gates read what was written; they call no model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.config import SuiteConfig
+from harness.data import load_records
+from harness.gate import evaluate_gates
+from harness.io import atomic_write_text
+from harness.models.loading import LoadedModel, load_tokenizer
+from harness.progress import console
+from harness.results import AuditResult, ItemScore, RunResults, SweepResult, write_json
+from harness.train.sweep import load_suite_base, run_sweep
+
+RESULTS = "results.json"
+ITEMS = "items.jsonl"
+
+
+def default_out(suite: SuiteConfig) -> Path:
+    return Path("reports") / suite.name
+
+
+def audit_suite(suite: SuiteConfig, out: Path, *, tokenizer: Any = None, progress: bool = True) -> AuditResult:
+    """Audit the suite's train and eval sets (and benchmarks); write audit.json and audit.html."""
+    from harness.audit import AuditParams, load_benchmark, run_audit
+    from harness.report import render_audit
+
+    train = load_records(suite.resolve(suite.data.train), suite.data.format)
+    evals = load_records(suite.resolve(suite.data.eval), suite.data.format)
+    benchmarks = {name: load_benchmark(name, suite.resolve(path))
+                  for name, path in suite.audit.benchmarks.items()}
+    if tokenizer is None and suite.audit.templates:
+        tmpl = suite.base.chat_template
+        tokenizer, _, _ = load_tokenizer(
+            suite.resolve(suite.base.path),
+            str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl)
+    params = AuditParams(near_duplicate_threshold=suite.audit.near_duplicate_threshold,
+                         ngram=suite.audit.ngram,
+                         max_seq_len=suite.audit.max_seq_len or suite.sweep.max_seq_len)
+    result = run_audit(train, evals, benchmarks=benchmarks, params=params,
+                       tokenizer=tokenizer if suite.audit.templates else None, progress=progress)
+    write_json(result, out / "audit.json")
+    render_audit(result, out / "audit.html", title=f"{suite.name}: dataset audit")
+    return result
+
+
+def select_candidate(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> str | None:
+    """The adapter the gates judge: a named one, or the best on the primary metric."""
+    candidates = [m for m in models if m != "base"]
+    if not candidates:
+        return None
+    if suite.score.select != "best":
+        return suite.score.select
+    metric = suite.score.primary_metric
+    lower_better = metric.endswith("perplexity")
+
+    def key(name: str) -> float:
+        value = models[name].get(metric, float("nan"))
+        return -value if lower_better else value
+
+    return max(candidates, key=lambda n: (key(n) if key(n) == key(n) else float("-inf"), n))
+
+
+def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
+    """Run every stage and write results.json, items.jsonl and index.html into ``out``."""
+    from harness.score.engine import evaluate
+
+    out.mkdir(parents=True, exist_ok=True)
+    audit = None
+    if suite.audit.enabled:
+        console.rule("[bold]audit")
+        audit = audit_suite(suite, out, progress=progress)
+        console.print(f"audit: {audit.count('error')} errors, {audit.count('warning')} warnings "
+                      f"-> {out / 'audit.html'}")
+    console.rule("[bold]sweep")
+    loaded: LoadedModel | None = None if executor == "ray" else load_suite_base(suite)
+    sweep = run_sweep(suite, out, loaded=loaded, executor=executor)
+    if loaded is not None:
+        sweep = sweep.model_copy(update={"base_loads": 1})
+    console.rule("[bold]score")
+    adapters = {t.name: t.adapter_path for t in sweep.trials}
+    evaluation = evaluate(suite, adapters, loaded=loaded, cache_path=cache_path(out), progress=progress)
+    return finish(suite, out, audit=audit, sweep=sweep, models=evaluation.models,
+                  comparisons=evaluation.comparisons, items=evaluation.items,
+                  hashes=evaluation.hashes, meta={"forward_passes": evaluation.forward_passes})
+
+
+def cache_path(out: Path) -> Path:
+    return out / "cache" / "scores.sqlite"
+
+
+def finish(suite: SuiteConfig, out: Path, *, audit: AuditResult | None, sweep: SweepResult | None,
+           models: dict[str, dict[str, float]], comparisons: list[Any], items: list[ItemScore],
+           hashes: dict[str, str], meta: dict[str, Any]) -> RunResults:
+    """Assemble results, evaluate gates, write results.json, items.jsonl and the HTML report."""
+    from harness.report import render_run
+
+    candidate = select_candidate(suite, models)
+    results = RunResults(suite=suite.name, models=models, comparisons=comparisons, audit=audit,
+                         sweep=sweep, candidate=candidate, hashes=hashes, meta=meta)
+    results = results.model_copy(update={"gates": evaluate_gates(results, suite.gates)})
+    write_json(results, out / RESULTS)
+    atomic_write_text(out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n"
+                                           for i in items))
+    render_run(results, items, out / "index.html")
+    return results

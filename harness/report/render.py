@@ -1,0 +1,86 @@
+"""Render results to self-contained HTML (jinja2, autoescape on, plots inline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness.io import atomic_write_text
+from harness.report import plots
+from harness.report.views import (
+    finding_rows,
+    item_rows,
+    metric_columns,
+    pareto_front,
+    sweep_objectives,
+    trial_rows,
+)
+from harness.results import AuditResult, ItemScore, RunResults
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("harness.report", "templates"),
+    autoescape=True,  # everything from data and models is escaped; nothing is marked safe
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _audit_context(audit: AuditResult | None) -> dict[str, Any]:
+    examples = []
+    if audit is not None:
+        for split_summary in (audit.summary.get("templates") or {}).values():
+            if isinstance(split_summary, dict):
+                examples += [e for e in split_summary.get("examples", []) if isinstance(e, dict)]
+    return {"audit": audit, "findings": finding_rows(audit), "examples": examples[:5]}
+
+
+def render_audit(audit: AuditResult, path: Path, *, title: str = "Dataset audit") -> Path:
+    html = _ENV.from_string(
+        '{% extends "base.html.j2" %}{% block body %}<h1>{{ title }}</h1>'
+        '<div id="verdict" class="banner {{ "fail" if audit.has_errors else "pass" }}"><h2>'
+        '{{ "ERRORS FOUND" if audit.has_errors else "NO ERRORS" }}</h2>'
+        '{{ audit.count("error") }} errors, {{ audit.count("warning") }} warnings</div>'
+        '{% include "audit_section.html.j2" %}{% endblock %}'
+    ).render(title=title, **_audit_context(audit))
+    atomic_write_text(path, html)
+    return path
+
+
+def render_run(results: RunResults, items: Sequence[ItemScore], path: Path,
+               *, primary: str = "exact_match") -> Path:
+    sweep = results.sweep
+    objectives = sweep_objectives(results, primary)
+    front = pareto_front(objectives)
+    comp = next((c for c in results.comparisons
+                 if c.metric == primary and c.candidate == results.candidate), None)
+    trials = {t.name: t for t in sweep.trials} if sweep else {}
+    rows = trial_rows(sweep, results, front)
+    metric_values = {name: m[primary] for name, m in results.models.items() if primary in m}
+    html = _ENV.get_template("run.html.j2").render(
+        title=f"{results.suite}: fine-tune regression report",
+        results=results,
+        failed=[g for g in results.gates if not g.passed],
+        metrics=metric_columns(results),
+        trials={name: _TrialCell(t.trainable_params, t.wall_s) for name, t in trials.items()},
+        trial_rows=rows,
+        primary=primary,
+        items=item_rows(items, results.candidate, primary,
+                        set(comp.regressed) if comp else set(), set(comp.improved) if comp else set()),
+        delta_plot=plots.delta_ci(results.comparisons),
+        loss_plot=plots.loss_curves(sweep.trials) if sweep else None,
+        heatmap_plot=plots.heatmap(sweep.trials, metric_values, primary) if sweep else None,
+        pareto_plot=plots.pareto([(n, o[2], -o[0] if not primary.endswith("perplexity") else o[0])
+                                  for n, o in objectives.items()],
+                                 "trainable parameters", primary, front),
+        **_audit_context(results.audit),
+    )
+    atomic_write_text(path, html)
+    return path
+
+
+class _TrialCell:
+    def __init__(self, trainable: int, wall_s: float) -> None:
+        self.trainable = trainable
+        self.wall_s = wall_s

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import SweepConfig, load_suite
+from harness.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "suites" / "demo" / "model"
+TRAIN = ROOT / "suites" / "demo" / "train.jsonl"
+
+
+def suite_file(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text(f"name: t\nbase: {{path: {MODEL}}}\ndata: {{train: {TRAIN}, eval: {TRAIN}}}\n{body}")
+    return p
+
+
+def test_demo_suite_loads_and_expands() -> None:
+    suite = load_suite(ROOT / "suites" / "demo.yaml")
+    labels = [s.label() for s in suite.sweep.expand()]
+    assert labels == ["r4-attn", "r8-all", "r16-all"]
+    assert suite.resolve(suite.base.path).is_dir()
+
+
+def test_grid_with_tied_alpha() -> None:
+    sweep = SweepConfig(grid={"r": [4, 8], "lora_alpha": ["2*r"], "learning_rate": [1e-3]})
+    specs = sweep.expand()
+    assert [(s.r, s.lora_alpha) for s in specs] == [(4, 8.0), (8, 16.0)]
+
+
+def test_bad_grid_value_names_key_path(tmp_path: Path) -> None:
+    p = suite_file(tmp_path, "sweep:\n  grid:\n    r: [4, 8, sixteen]\n")
+    with pytest.raises(ConfigError) as err:
+        load_suite(p)
+    assert "sweep.grid.r[2]: expected an integer, got 'sixteen'" in str(err.value)
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    p = suite_file(tmp_path, "sweep:\n  grid:\n    lora_alpa: [8]\n")
+    with pytest.raises(ConfigError, match=r"sweep\.grid\.lora_alpa: unknown trial parameter; did you mean 'lora_alpha'"):
+        load_suite(p)
+    p = suite_file(tmp_path, "scor: {}\n")
+    with pytest.raises(ConfigError, match=r"scor: unknown key \(did you mean 'score'\?\)"):
+        load_suite(p)
+
+
+def test_missing_path_is_refused_before_work(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(f"name: t\nbase: {{path: {MODEL}}}\ndata: {{train: nope.jsonl, eval: {TRAIN}}}\n")
+    with pytest.raises(ConfigError, match=r"data\.train: path does not exist"):
+        load_suite(p)
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text("name: t\nbase: [unclosed\n")
+    with pytest.raises(ConfigError, match="line"):
+        load_suite(p)
+
+
+def test_unknown_metric_and_mmlu_without_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="did you mean 'exact_match'"):
+        load_suite(suite_file(tmp_path, "score: {metrics: [exact_mach]}\n"))
+    with pytest.raises(ConfigError, match="needs score.mmlu.path"):
+        load_suite(suite_file(tmp_path, "score: {metrics: [mmlu]}\n"))
