@@ -72,7 +72,7 @@ def sft_config(spec: TrialSpec, sweep: SweepConfig, out: Path, device: torch.dev
         optim="paged_adamw_8bit" if on_gpu else "adamw_torch",
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
         use_cpu=not on_gpu,
-        gradient_checkpointing=checkpointing,
+        activation_checkpointing=checkpointing,  # transformers 5 name of gradient checkpointing
         eval_strategy="steps",
         eval_steps=sweep.eval_every,
         save_strategy="steps",
