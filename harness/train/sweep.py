@@ -65,28 +65,36 @@ def run_sweep(suite: SuiteConfig, out: Path, *, loaded: LoadedModel | None = Non
     results: list[TrialResult] = []
     skipped: list[str] = []
     for i, spec in enumerate(specs, start=1):
-        folder = trial_dir(out, spec)
-        key = trial_hash(spec, suite.sweep, data.data_hash, loaded.base_hash)
-        done = _finished(folder, key)
-        if done is not None:
-            console.print(f"[dim]trial {i}/{len(specs)} {spec.label()}: finished earlier, reused[/dim]")
-            skipped.append(spec.label())
-            results.append(done)
-            continue
-        _claim(folder, key)
-        console.print(f"trial {i}/{len(specs)} [bold]{spec.label()}[/bold]: training {spec.max_steps} steps")
-        result = train_trial(loaded, spec, suite.sweep, data, folder, config_hash=key)
-        write_json(result, folder / "trial.json")
+        console.print(f"trial {i}/{len(specs)} [bold]{spec.label()}[/bold]")
+        result, reused = run_or_reuse(suite, loaded, data, spec, out)
         results.append(result)
-        console.print(f"  done in {result.wall_s:.1f}s, final train loss "
-                      f"{result.train_loss[-1].loss if result.train_loss else float('nan'):.3f}")
+        if reused:
+            skipped.append(spec.label())
+            continue
         if on_trial:
             on_trial(result)
-        _write(out, results, base_loads, start, skipped, executor)
-    return _write(out, results, base_loads, start, skipped, executor)
+        write_sweep(out, results, base_loads, start, skipped, executor)
+    return write_sweep(out, results, base_loads, start, skipped, executor)
 
 
-def _write(out: Path, trials: list[TrialResult], loads: int, start: float, skipped: list[str],
+def run_or_reuse(suite: SuiteConfig, loaded: LoadedModel, data: TrialData, spec: TrialSpec,
+                 out: Path) -> tuple[TrialResult, bool]:
+    """Train one trial, or return its earlier result when its hash says nothing changed."""
+    folder = trial_dir(out, spec)
+    key = trial_hash(spec, suite.sweep, data.data_hash, loaded.base_hash)
+    done = _finished(folder, key)
+    if done is not None:
+        console.print(f"[dim]  {spec.label()}: finished earlier, reused[/dim]")
+        return done, True
+    _claim(folder, key)
+    result = train_trial(loaded, spec, suite.sweep, data, folder, config_hash=key)
+    write_json(result, folder / "trial.json")
+    last = result.train_loss[-1].loss if result.train_loss else float("nan")
+    console.print(f"  {spec.label()}: {spec.max_steps} steps in {result.wall_s:.1f}s, final train loss {last:.4f}")
+    return result, False
+
+
+def write_sweep(out: Path, trials: list[TrialResult], loads: int, start: float, skipped: list[str],
            executor: str) -> SweepResult:
     sweep = SweepResult(trials=trials, base_loads=loads, wall_s=time.perf_counter() - start,
                         skipped=skipped, executor=executor)

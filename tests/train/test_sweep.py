@@ -102,3 +102,21 @@ def test_overfitting_flag() -> None:
     falling = [LossPoint(step=s, loss=v) for s, v in [(2, 0.9), (4, 0.7), (6, 0.6), (8, 0.55)]]
     assert is_overfitting(train, rising)
     assert not is_overfitting(train, falling)
+
+
+def test_ray_executor_matches_local(finished_sweep: tuple[Path, SweepResult], tiny_suite_path: Path,
+                                    tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import ray
+
+    _, local = finished_sweep
+    try:
+        remote = run_sweep(load_suite(tiny_suite_path), tmp_path / "ray", executor="ray")
+    finally:
+        ray.shutdown()
+    assert remote.executor == "ray" and remote.base_loads == 1
+    assert [t.name for t in remote.trials] == [t.name for t in local.trials]
+    for r, loc in zip(remote.trials, local.trials, strict=True):
+        assert r.config_hash == loc.config_hash and r.trainable_params == loc.trainable_params
+        for got, want in zip(r.train_loss, loc.train_loss, strict=True):
+            assert got.loss == pytest.approx(want.loss, rel=1e-4, abs=1e-5)
