@@ -96,7 +96,6 @@ def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: 
     """Train one configuration on the loaded base, save its adapter, and restore the bare base."""
     from peft import get_peft_model
     from transformers import set_seed
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -109,14 +108,13 @@ def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: 
     trainer = trainer_cls(
         model=peft_model,
         args=sft_config(spec, sweep, out, loaded.device),
-        train_dataset=data.train.to_dataset(),
-        eval_dataset=data.eval.to_dataset() if data.eval.input_ids else None,
+        train_dataset=data.train.dataset,
+        eval_dataset=data.eval.dataset if data.eval.input_ids else None,
         processing_class=loaded.tokenizer,
         callbacks=[timer],
     )
     restore_adapter_dtype(peft_model, loaded.device)
-    ckpt_dir = out / "checkpoints"
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    last = resumable_checkpoint(out / "checkpoints")
     resumed = int(Path(last).name.split("-")[-1]) if last else 0
     start = time.perf_counter()
     try:
@@ -142,6 +140,24 @@ def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: 
         adapter_path=str(adapter_dir), overfitting=is_overfitting(train_curve, eval_curve),
         resumed_from_step=resumed,
     )
+
+
+CHECKPOINT_FILES = ("trainer_state.json", "adapter_model.safetensors", "optimizer.pt", "scheduler.pt")
+
+
+def resumable_checkpoint(folder: Path) -> str | None:
+    """The newest complete checkpoint; ones a kill left half-written are removed, not resumed."""
+    import shutil
+
+    if not folder.is_dir():
+        return None
+    found = sorted((p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    for ckpt in found:
+        if all((ckpt / name).is_file() for name in CHECKPOINT_FILES):
+            return str(ckpt)
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return None
 
 
 def _token_ids(loaded: LoadedModel, spec: TrialSpec) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from harness.data.labels import RenderError, label_record
@@ -22,7 +23,9 @@ class Tokenized:
     def tokens(self) -> int:
         return sum(len(x) for x in self.input_ids)
 
-    def to_dataset(self) -> Any:
+    @cached_property
+    def dataset(self) -> Any:
+        """The trainer's dataset, built once per sweep and shared by every trial."""
         from datasets import Dataset
 
         return Dataset.from_dict({"input_ids": self.input_ids, "labels": self.labels})

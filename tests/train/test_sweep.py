@@ -120,3 +120,18 @@ def test_ray_executor_matches_local(finished_sweep: tuple[Path, SweepResult], ti
         assert r.config_hash == loc.config_hash and r.trainable_params == loc.trainable_params
         for got, want in zip(r.train_loss, loc.train_loss, strict=True):
             assert got.loss == pytest.approx(want.loss, rel=1e-4, abs=1e-5)
+
+
+def test_half_written_checkpoint_is_not_resumed(tmp_path: Path) -> None:
+    from harness.train.run import CHECKPOINT_FILES, resumable_checkpoint
+
+    folder = tmp_path / "checkpoints"
+    good, half = folder / "checkpoint-8", folder / "checkpoint-16"
+    for ckpt in (good, half):
+        ckpt.mkdir(parents=True)
+    for name in CHECKPOINT_FILES:
+        (good / name).write_text("x")
+    (half / "trainer_state.json").write_text("x")  # killed while saving
+    assert resumable_checkpoint(folder) == str(good)
+    assert not half.exists()
+    assert resumable_checkpoint(tmp_path / "none") is None
