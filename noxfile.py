@@ -15,8 +15,13 @@ DEV = ["-e", ".[dev]"]
 def tests(session: nox.Session) -> None:
     """The test suite (under 15 minutes on 2 CPU cores)."""
     session.install(*DEV)
-    session.run("pytest", "-q", "--durations=15", *session.posargs,
-                env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    session.run(
+        "pytest",
+        "-q",
+        "--durations=15",
+        *session.posargs,
+        env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
+    )
 
 
 @nox.session
@@ -35,8 +40,13 @@ def typecheck(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The demo suite end to end, offline: audit, QLoRA sweep, scoring, report, gates."""
     session.install(*DEV)
-    session.run("harness", "run", "suites/demo.yaml", *session.posargs,
-                env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    session.run(
+        "harness",
+        "run",
+        "suites/demo.yaml",
+        *session.posargs,
+        env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
+    )
 
 
 @nox.session

@@ -50,5 +50,13 @@ def run(argv: list[str]) -> dict[str, Any]:
             except Exception:  # what the contract forbids
                 uncaught.append(f"{kind} #{i}: {traceback.format_exc(limit=2).splitlines()[-1]}")
     ours = time.perf_counter() - start
-    return {"ours_s": round(ours, 3), "anchor_s": round(ours, 3), "ratio": 1.0, "identical": not uncaught,
-            "inputs": args.n, "uncaught": len(uncaught), "outcomes": dict(outcomes), "examples": uncaught[:5]}
+    return {
+        "ours_s": round(ours, 3),
+        "anchor_s": round(ours, 3),
+        "ratio": 1.0,
+        "identical": not uncaught,
+        "inputs": args.n,
+        "uncaught": len(uncaught),
+        "outcomes": dict(outcomes),
+        "examples": uncaught[:5],
+    }

@@ -23,7 +23,9 @@ def available() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("name", help=f"one of: {', '.join(available())}")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line, last")
     args, rest = parser.parse_known_args(argv)

@@ -28,7 +28,11 @@ audit: {{enabled: false}}
 sweep:
   max_seq_len: 128
   eval_every: 1000
-  defaults: {{max_steps: {steps}, batch_size: 16, learning_rate: 0.01, trainable_tokens: ["<0x7B>", "<0x7D>", "</s>"]}}
+  defaults:
+    max_steps: {steps}
+    batch_size: 16
+    learning_rate: 0.01
+    trainable_tokens: ["<0x7B>", "<0x7D>", "</s>"]
   trials:
     - {{name: t1, r: 4, lora_alpha: 8, target_modules: [q_proj, v_proj]}}
     - {{name: t2, r: 8, lora_alpha: 16, target_modules: all-linear}}
@@ -45,7 +49,8 @@ ALONE = textwrap.dedent("""
     suite = load_suite(sys.argv[1])
     spec = next(s for s in suite.sweep.expand() if s.label() == sys.argv[2])
     loaded = load_suite_base(suite)
-    result = train_trial(loaded, spec, suite.sweep, prepare_data(suite, loaded), Path(sys.argv[3]), config_hash="x")
+    data = prepare_data(suite, loaded)
+    result = train_trial(loaded, spec, suite.sweep, data, Path(sys.argv[3]), config_hash="x")
     print(json.dumps([p.loss for p in result.train_loss]))
 """)
 
@@ -67,12 +72,29 @@ def run(argv: list[str]) -> dict[str, Any]:
         wall = time.perf_counter() - start
         steps = sum(t.step_s for t in sweep.trials)
         curve = next(t for t in sweep.trials if t.name == args.check_trial).train_loss
-        alone = subprocess.run([sys.executable, "-c", ALONE, str(suite_path), args.check_trial,
-                                str(Path(tmp) / "alone")], capture_output=True, text=True, check=True)
+        alone = subprocess.run(
+            [sys.executable, "-c", ALONE, str(suite_path), args.check_trial, str(Path(tmp) / "alone")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         alone_curve = json.loads(alone.stdout.strip().splitlines()[-1])
     identical = [p.loss for p in curve] == alone_curve
-    return {"ours_s": round(wall, 3), "anchor_s": round(steps, 3), "ratio": round(steps / wall, 4),
-            "identical": identical, "overhead_pct": round(100 * (wall - steps) / wall, 2),
-            "trials": len(sweep.trials), "steps_per_trial": args.steps, "base_loads": sweep.base_loads,
-            "per_trial": {t.name: {"wall_s": round(t.wall_s, 3), "step_s": round(t.step_s, 3),
-                                   "trainable_params": t.trainable_params} for t in sweep.trials}}
+    return {
+        "ours_s": round(wall, 3),
+        "anchor_s": round(steps, 3),
+        "ratio": round(steps / wall, 4),
+        "identical": identical,
+        "overhead_pct": round(100 * (wall - steps) / wall, 2),
+        "trials": len(sweep.trials),
+        "steps_per_trial": args.steps,
+        "base_loads": sweep.base_loads,
+        "per_trial": {
+            t.name: {
+                "wall_s": round(t.wall_s, 3),
+                "step_s": round(t.step_s, 3),
+                "trainable_params": t.trainable_params,
+            }
+            for t in sweep.trials
+        },
+    }

@@ -15,8 +15,7 @@ from harness.io import atomic_write_text
 from harness.results import RunResults, load_results
 
 # Hashes that must match for two runs to be comparable; adapters are what a baseline compares.
-COMPARABLE = ("base", "tokenizer", "template", "data", "scorer", "eval_data", "general_data", "mmlu",
-              "judge")
+COMPARABLE = ("base", "tokenizer", "template", "data", "scorer", "eval_data", "general_data", "mmlu", "judge")
 
 
 def default_lock(folder: Path) -> Path:
@@ -29,8 +28,12 @@ def accept_baseline(folder: Path, lock: Path | None = None) -> Path:
         raise BaselineError(f"{path}: no results.json to accept")
     results = load_results(path)  # a malformed file is a DataError naming it
     target = lock or default_lock(folder)
-    atomic_write_text(target, json.dumps({"version": 1, "results": results.model_dump(mode="json"),
-                                          "hashes": results.hashes}, indent=2))
+    atomic_write_text(
+        target,
+        json.dumps(
+            {"version": 1, "results": results.model_dump(mode="json"), "hashes": results.hashes}, indent=2
+        ),
+    )
     return target
 
 
@@ -45,9 +48,13 @@ def load_baseline(lock: Path) -> RunResults:
 
 
 def check_comparable(current: RunResults, baseline: RunResults) -> None:
-    changed = [key for key in COMPARABLE
-               if key in current.hashes and key in baseline.hashes
-               and current.hashes[key] != baseline.hashes[key]]
+    changed = [
+        key
+        for key in COMPARABLE
+        if key in current.hashes and key in baseline.hashes and current.hashes[key] != baseline.hashes[key]
+    ]
     if changed:
-        raise BaselineError(f"baseline is not comparable: {', '.join(changed)} changed since it was accepted",
-                            hint="accept a new baseline if the change is intended")
+        raise BaselineError(
+            f"baseline is not comparable: {', '.join(changed)} changed since it was accepted",
+            hint="accept a new baseline if the change is intended",
+        )

@@ -13,8 +13,13 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError, DataError, HarnessError
+
+if TYPE_CHECKING:
+    from harness.data.record import Record
+    from harness.results import AuditResult
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -66,29 +71,32 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise ConfigError(f"--benchmark {spec!r}: expected NAME=DIR, e.g. mmlu=path/to/mmlu")
         benchmarks[name] = load_benchmark(name, Path(path))
     tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0] if args.tokenizer else None
-    params = AuditParams(near_duplicate_threshold=args.threshold, max_seq_len=args.max_seq_len,
-                         executor=args.executor)
-    result = run_audit(train, evals, benchmarks=benchmarks, params=params, tokenizer=tokenizer,
-                       progress=not args.quiet)
+    params = AuditParams(
+        near_duplicate_threshold=args.threshold, max_seq_len=args.max_seq_len, executor=args.executor
+    )
+    result = run_audit(
+        train, evals, benchmarks=benchmarks, params=params, tokenizer=tokenizer, progress=not args.quiet
+    )
     if args.review_judge:
         result = _review(args, train, result)
     out = _out(args, Path("reports") / "audit")
     write_json(result, out / "audit.json")
     render_audit(result, out / "audit.html", title=f"Audit of {args.train}")
-    console.print(f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
-                  f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}")
+    console.print(
+        f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
+        f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
+    )
     return EXIT_FAIL if result.has_errors else EXIT_PASS
 
 
-def _review(args: argparse.Namespace, train: Sequence[object], result: object) -> object:
+def _review(args: argparse.Namespace, train: Sequence[Record], result: AuditResult) -> AuditResult:
     """Send a sample of training rows to an LLM judge's review rubric; add its findings."""
     import yaml
 
     from harness.judge import review_dataset
     from harness.judge.config import JudgeConfig
-    from harness.results import AuditResult, CheckRun
+    from harness.results import CheckRun
 
-    assert isinstance(result, AuditResult)
     path = Path(args.review_judge)
     if not path.is_file():
         raise ConfigError("no such judge file", path=path)
@@ -97,12 +105,20 @@ def _review(args: argparse.Namespace, train: Sequence[object], result: object) -
     except Exception as exc:
         raise ConfigError(f"invalid judge config: {str(exc).splitlines()[0]}", path=path) from None
     out = _out(args, Path("reports") / "audit")
-    findings = review_dataset(train, cfg, fraction=args.review_fraction,  # type: ignore[arg-type]
-                              cache_path=out / "cache" / "judge.sqlite")
-    run = CheckRun(check="judge_review", params={"fraction": args.review_fraction, "judge": cfg.name},
-                   findings=len(findings))
-    return result.model_copy(update={"findings": [*result.findings, *findings],
-                                     "checks": [*result.checks, run]})
+    findings = review_dataset(
+        train,
+        cfg,
+        fraction=args.review_fraction,
+        cache_path=out / "cache" / "judge.sqlite",
+    )
+    run = CheckRun(
+        check="judge_review",
+        params={"fraction": args.review_fraction, "judge": cfg.name},
+        findings=len(findings),
+    )
+    return result.model_copy(
+        update={"findings": [*result.findings, *findings], "checks": [*result.checks, run]}
+    )
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -116,8 +132,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = _out(args, default_out(suite))
     sweep = run_sweep(suite, out, executor=args.executor)
     for t in sweep.trials:
-        console.print(f"{t.name}: trainable {t.trainable_params} ({100 * t.trainable_share:.2f}%), "
-                      f"{t.wall_s:.1f}s, final loss {t.train_loss[-1].loss if t.train_loss else float('nan'):.4f}")
+        console.print(
+            f"{t.name}: trainable {t.trainable_params} ({100 * t.trainable_share:.2f}%), "
+            f"{t.wall_s:.1f}s, final loss {t.train_loss[-1].loss if t.train_loss else float('nan'):.4f}"
+        )
     console.print(f"sweep: {len(sweep.trials)} trials ({len(sweep.skipped)} reused) -> {out / 'sweep.json'}")
     return EXIT_PASS
 
@@ -141,8 +159,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         adapters[name] = path
     audit = load_audit(out / "audit.json") if (out / "audit.json").is_file() else None
     ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
-    results = finish(suite, out, audit=audit, sweep=sweep, models=ev.models, comparisons=ev.comparisons,
-                     items=ev.items, hashes=ev.hashes, meta={"forward_passes": ev.forward_passes})
+    results = finish(
+        suite,
+        out,
+        audit=audit,
+        sweep=sweep,
+        models=ev.models,
+        comparisons=ev.comparisons,
+        items=ev.items,
+        hashes=ev.hashes,
+        meta={"forward_passes": ev.forward_passes},
+    )
     _print_gates(results)
     console.print(f"report: [bold]{out / 'index.html'}[/bold]")
     return EXIT_PASS if results.passed else EXIT_FAIL
@@ -183,8 +210,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="harness", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -266,8 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"harness: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"harness: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
 
 

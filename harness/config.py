@@ -47,8 +47,20 @@ class AuditConfig(_Strict):
     templates: bool = True
 
 
-TRIAL_KEYS = ("r", "lora_alpha", "target_modules", "lora_dropout", "use_dora", "learning_rate",
-              "max_steps", "batch_size", "warmup_ratio", "weight_decay", "seed", "trainable_tokens")
+TRIAL_KEYS = (
+    "r",
+    "lora_alpha",
+    "target_modules",
+    "lora_dropout",
+    "use_dora",
+    "learning_rate",
+    "max_steps",
+    "batch_size",
+    "warmup_ratio",
+    "weight_decay",
+    "seed",
+    "trainable_tokens",
+)
 
 
 class TrialSpec(_Strict):
@@ -142,10 +154,12 @@ class SweepConfig(_Strict):
 
 def _plain(msg: str) -> str:
     """pydantic's wording, in the words a suite author uses."""
-    table = {"Input should be a valid integer": "expected an integer",
-             "Input should be greater than 0": "expected a positive number",
-             "Input should be a valid number": "expected a number",
-             "Input should be a valid boolean": "expected true or false"}
+    table = {
+        "Input should be a valid integer": "expected an integer",
+        "Input should be greater than 0": "expected a positive number",
+        "Input should be a valid number": "expected a number",
+        "Input should be a valid boolean": "expected true or false",
+    }
     for prefix, plain in table.items():
         if msg.startswith(prefix):
             return plain
@@ -277,8 +291,9 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
         return ConfigError(rest, path=path, key=f"{key}{sub}")
     if err["type"] == "missing":
         return ConfigError("required key is missing", path=path, key=key)
-    return ConfigError(f"{msg}, got {got!r}" if err["type"] != "value_error" else msg,
-                       path=path, key=key or None)
+    return ConfigError(
+        f"{msg}, got {got!r}" if err["type"] != "value_error" else msg, path=path, key=key or None
+    )
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -303,8 +318,11 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
 
 
 def _check_paths(suite: SuiteConfig, path: Path) -> None:
-    checks = [("base.path", suite.base.path), ("data.train", suite.data.train),
-              ("data.eval", suite.data.eval)]
+    checks = [
+        ("base.path", suite.base.path),
+        ("data.train", suite.data.train),
+        ("data.eval", suite.data.eval),
+    ]
     if suite.data.general:
         checks.append(("data.general", suite.data.general))
     if suite.score.mmlu:

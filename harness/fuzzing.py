@@ -11,15 +11,48 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-ODD = ["\x00", "\ud800", "\udfff", "\u202e", "\u200f", "\ufeff", "\u0301", "\U0001f600", "\r", "\u2028",
-       "<|im_start|>", "[INST]", "\\", '"', "\n"]
-KEYS = ["instruction", "input", "output", "messages", "conversations", "role", "content", "from", "value",
-        "prompt", "completion", "text", "system", "name", "", "0"]
+ODD = [
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "\u202e",
+    "\u200f",
+    "\ufeff",
+    "\u0301",
+    "\U0001f600",
+    "\r",
+    "\u2028",
+    "<|im_start|>",
+    "[INST]",
+    "\\",
+    '"',
+    "\n",
+]
+KEYS = [
+    "instruction",
+    "input",
+    "output",
+    "messages",
+    "conversations",
+    "role",
+    "content",
+    "from",
+    "value",
+    "prompt",
+    "completion",
+    "text",
+    "system",
+    "name",
+    "",
+    "0",
+]
 
 
 def _text(rng: random.Random) -> str:
-    parts = [rng.choice(ODD) if rng.random() < 0.3 else "".join(chr(rng.randint(32, 0x2FF)) for _ in range(3))
-             for _ in range(rng.randint(0, 6))]
+    parts = [
+        rng.choice(ODD) if rng.random() < 0.3 else "".join(chr(rng.randint(32, 0x2FF)) for _ in range(3))
+        for _ in range(rng.randint(0, 6))
+    ]
     return "".join(parts)
 
 
@@ -37,8 +70,12 @@ def _row(rng: random.Random) -> Any:
     if kind == 0:
         return {"instruction": _value(rng, 2), "input": _value(rng, 3), "output": _value(rng, 2)}
     if kind == 1:
-        return {"messages": [{"role": rng.choice(["user", "assistant", "system", "tool", 3]),
-                              "content": _value(rng, 3)} for _ in range(rng.randint(0, 4))]}
+        return {
+            "messages": [
+                {"role": rng.choice(["user", "assistant", "system", "tool", 3]), "content": _value(rng, 3)}
+                for _ in range(rng.randint(0, 4))
+            ]
+        }
     if kind == 2:
         return {"conversations": [{"from": rng.choice(["human", "gpt", "x"]), "value": _value(rng, 3)}]}
     if kind == 3:
@@ -84,9 +121,13 @@ def json_bytes(rng: random.Random) -> bytes:
 
 def csv_bytes(rng: random.Random) -> bytes:
     header = ",".join(rng.sample(KEYS, rng.randint(1, 4)))
-    body = "\n".join(",".join(_text(rng).replace("\n", " ") for _ in range(rng.randint(0, 5)))
-                     for _ in range(rng.randint(0, 5)))
-    return f"{header}\n{body}\n".encode("utf-8", "surrogatepass") if rng.random() < 0.85 else rng.randbytes(50)
+    body = "\n".join(
+        ",".join(_text(rng).replace("\n", " ") for _ in range(rng.randint(0, 5)))
+        for _ in range(rng.randint(0, 5))
+    )
+    return (
+        f"{header}\n{body}\n".encode("utf-8", "surrogatepass") if rng.random() < 0.85 else rng.randbytes(50)
+    )
 
 
 def suite_bytes(rng: random.Random) -> bytes:
@@ -95,8 +136,13 @@ def suite_bytes(rng: random.Random) -> bytes:
         "name": _value(rng, 3) if rng.random() < 0.3 else "fuzz",
         "base": {"path": rng.choice(["model", 5, None, _text(rng)]), rng.choice(KEYS): _value(rng, 3)},
         "data": {"train": rng.choice(["t.jsonl", 3, [], _text(rng)]), "eval": "e.jsonl"},
-        "sweep": {"grid": {rng.choice(["r", "lora_alpha", "lr", "sixteen"]): rng.choice([[4, "x"], "2*r", [],
-                                                                                          [_value(rng, 3)]])}},
+        "sweep": {
+            "grid": {
+                rng.choice(["r", "lora_alpha", "lr", "sixteen"]): rng.choice(
+                    [[4, "x"], "2*r", [], [_value(rng, 3)]]
+                )
+            }
+        },
         "gates": [_value(rng, 3)],
     }
     if rng.random() < 0.3:
@@ -110,6 +156,8 @@ def suite_bytes(rng: random.Random) -> bytes:
 
 
 GENERATORS: dict[str, tuple[str, Callable[[random.Random], bytes]]] = {
-    "jsonl": (".jsonl", jsonl_bytes), "json": (".json", json_bytes), "csv": (".csv", csv_bytes),
+    "jsonl": (".jsonl", jsonl_bytes),
+    "json": (".json", json_bytes),
+    "csv": (".csv", csv_bytes),
     "suite": (".yaml", suite_bytes),
 }

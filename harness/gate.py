@@ -24,10 +24,16 @@ from harness.errors import ConfigError
 from harness.results import GateResult, RunResults
 
 OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
-    "==": operator.eq, "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
-_GATE = re.compile(r"^\s*(?P<path>[A-Za-z0-9_.:/\-]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)\s*$")
+_GATE = re.compile(
+    r"^\s*(?P<path>[A-Za-z0-9_.:/\-]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)\s*$"
+)
 ALIASES = {"no error findings": "audit.errors == 0", "no leakage": "audit.leakage == 0"}
 DELTA_FIELDS = {"delta", "ci_low", "ci_high", "p_value"}
 
@@ -44,8 +50,11 @@ def parse_gate(expression: str, key: str = "gates") -> Gate:
     text = ALIASES.get(expression.strip().lower(), expression)
     m = _GATE.match(text)
     if not m:
-        raise ConfigError(f"cannot read gate {expression!r}",
-                          key=key, hint="write '<metric path> <op> <number>', e.g. 'exact_match >= 0.8'")
+        raise ConfigError(
+            f"cannot read gate {expression!r}",
+            key=key,
+            hint="write '<metric path> <op> <number>', e.g. 'exact_match >= 0.8'",
+        )
     return Gate(expression=expression, path=m["path"], op=m["op"], threshold=float(m["value"]))
 
 
@@ -114,11 +123,25 @@ def evaluate_gates(results: RunResults, expressions: Sequence[str]) -> list[Gate
             value = observe(results, gate.path)
         except (_Missing, KeyError) as exc:
             msg = str(exc).strip("'\"")
-            out.append(GateResult(name=gate.path, expression=gate.expression, passed=False,
-                                  observed=None, message=f"cannot evaluate: {msg}"))
+            out.append(
+                GateResult(
+                    name=gate.path,
+                    expression=gate.expression,
+                    passed=False,
+                    observed=None,
+                    message=f"cannot evaluate: {msg}",
+                )
+            )
             continue
         ok = OPS[gate.op](value, gate.threshold)
         verdict = "passed" if ok else "FAILED"
-        out.append(GateResult(name=gate.path, expression=gate.expression, passed=ok, observed=value,
-                              message=f"{verdict}: {gate.path} = {value:.4g} (needs {gate.op} {gate.threshold:g})"))
+        out.append(
+            GateResult(
+                name=gate.path,
+                expression=gate.expression,
+                passed=ok,
+                observed=value,
+                message=f"{verdict}: {gate.path} = {value:.4g} (needs {gate.op} {gate.threshold:g})",
+            )
+        )
     return out

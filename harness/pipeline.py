@@ -28,25 +28,36 @@ def default_out(suite: SuiteConfig) -> Path:
     return Path("reports") / suite.name
 
 
-def audit_suite(suite: SuiteConfig, out: Path, *, tokenizer: Any = None, progress: bool = True) -> AuditResult:
+def audit_suite(
+    suite: SuiteConfig, out: Path, *, tokenizer: Any = None, progress: bool = True
+) -> AuditResult:
     """Audit the suite's train and eval sets (and benchmarks); write audit.json and audit.html."""
     from harness.audit import AuditParams, load_benchmark, run_audit
     from harness.report import render_audit
 
     train = load_records(suite.resolve(suite.data.train), suite.data.format)
     evals = load_records(suite.resolve(suite.data.eval), suite.data.format)
-    benchmarks = {name: load_benchmark(name, suite.resolve(path))
-                  for name, path in suite.audit.benchmarks.items()}
+    benchmarks = {
+        name: load_benchmark(name, suite.resolve(path)) for name, path in suite.audit.benchmarks.items()
+    }
     if tokenizer is None and suite.audit.templates:
         tmpl = suite.base.chat_template
         tokenizer, _, _ = load_tokenizer(
-            suite.resolve(suite.base.path),
-            str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl)
-    params = AuditParams(near_duplicate_threshold=suite.audit.near_duplicate_threshold,
-                         ngram=suite.audit.ngram,
-                         max_seq_len=suite.audit.max_seq_len or suite.sweep.max_seq_len)
-    result = run_audit(train, evals, benchmarks=benchmarks, params=params,
-                       tokenizer=tokenizer if suite.audit.templates else None, progress=progress)
+            suite.resolve(suite.base.path), str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
+        )
+    params = AuditParams(
+        near_duplicate_threshold=suite.audit.near_duplicate_threshold,
+        ngram=suite.audit.ngram,
+        max_seq_len=suite.audit.max_seq_len or suite.sweep.max_seq_len,
+    )
+    result = run_audit(
+        train,
+        evals,
+        benchmarks=benchmarks,
+        params=params,
+        tokenizer=tokenizer if suite.audit.templates else None,
+        progress=progress,
+    )
     write_json(result, out / "audit.json")
     render_audit(result, out / "audit.html", title=f"{suite.name}: dataset audit")
     return result
@@ -78,8 +89,9 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     if suite.audit.enabled:
         console.rule("[bold]audit")
         audit = audit_suite(suite, out, progress=progress)
-        console.print(f"audit: {audit.count('error')} errors, {audit.count('warning')} warnings "
-                      f"-> {out / 'audit.html'}")
+        console.print(
+            f"audit: {audit.count('error')} errors, {audit.count('warning')} warnings -> {out / 'audit.html'}"
+        )
     console.rule("[bold]sweep")
     loaded: LoadedModel | None = None if executor == "ray" else load_suite_base(suite)
     sweep = run_sweep(suite, out, loaded=loaded, executor=executor)
@@ -88,27 +100,53 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     console.rule("[bold]score")
     adapters = {t.name: t.adapter_path for t in sweep.trials}
     evaluation = evaluate(suite, adapters, loaded=loaded, cache_path=cache_path(out), progress=progress)
-    return finish(suite, out, audit=audit, sweep=sweep, models=evaluation.models,
-                  comparisons=evaluation.comparisons, items=evaluation.items,
-                  hashes=evaluation.hashes, meta={"forward_passes": evaluation.forward_passes})
+    return finish(
+        suite,
+        out,
+        audit=audit,
+        sweep=sweep,
+        models=evaluation.models,
+        comparisons=evaluation.comparisons,
+        items=evaluation.items,
+        hashes=evaluation.hashes,
+        meta={"forward_passes": evaluation.forward_passes},
+    )
 
 
 def cache_path(out: Path) -> Path:
     return out / "cache" / "scores.sqlite"
 
 
-def finish(suite: SuiteConfig, out: Path, *, audit: AuditResult | None, sweep: SweepResult | None,
-           models: dict[str, dict[str, float]], comparisons: list[Any], items: list[ItemScore],
-           hashes: dict[str, str], meta: dict[str, Any]) -> RunResults:
+def finish(
+    suite: SuiteConfig,
+    out: Path,
+    *,
+    audit: AuditResult | None,
+    sweep: SweepResult | None,
+    models: dict[str, dict[str, float]],
+    comparisons: list[Any],
+    items: list[ItemScore],
+    hashes: dict[str, str],
+    meta: dict[str, Any],
+) -> RunResults:
     """Assemble results, evaluate gates, write results.json, items.jsonl and the HTML report."""
     from harness.report import render_run
 
     candidate = select_candidate(suite, models)
-    results = RunResults(suite=suite.name, models=models, comparisons=comparisons, audit=audit,
-                         sweep=sweep, candidate=candidate, hashes=hashes, meta=meta)
+    results = RunResults(
+        suite=suite.name,
+        models=models,
+        comparisons=comparisons,
+        audit=audit,
+        sweep=sweep,
+        candidate=candidate,
+        hashes=hashes,
+        meta=meta,
+    )
     results = results.model_copy(update={"gates": evaluate_gates(results, suite.gates)})
     write_json(results, out / RESULTS)
-    atomic_write_text(out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n"
-                                           for i in items))
+    atomic_write_text(
+        out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n" for i in items)
+    )
     render_run(results, items, out / "index.html")
     return results

@@ -64,14 +64,20 @@ class SuiteFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         if results.audit is not None:
             for check in results.audit.checks:
-                yield CheckItem.from_parent(self, name=f"audit::{check.check}", audit=results.audit,
-                                            check=check.check)
+                yield CheckItem.from_parent(
+                    self, name=f"audit::{check.check}", audit=results.audit, check=check.check
+                )
         for i, gate in enumerate(results.gates):
             yield GateItem.from_parent(self, name=f"gate[{i}]::{gate.expression}", results=results, index=i)
         for c in results.comparisons:
-            yield ComparisonItem.from_parent(self, name=f"compare::{c.metric}::{c.candidate}",
-                                             results=results, metric=c.metric, candidate=c.candidate,
-                                             tolerance=suite.score.tolerance.get(c.metric.split("/")[0], 0.0))
+            yield ComparisonItem.from_parent(
+                self,
+                name=f"compare::{c.metric}::{c.candidate}",
+                results=results,
+                metric=c.metric,
+                candidate=c.candidate,
+                tolerance=suite.score.tolerance.get(c.metric.split("/")[0], 0.0),
+            )
 
 
 class HarnessFailure(Exception):
@@ -113,7 +119,9 @@ class GateItem(_Item):
 class ComparisonItem(_Item):
     """Fails when the candidate is worse than the base beyond the suite's tolerance, with confidence."""
 
-    def __init__(self, *, results: RunResults, metric: str, candidate: str, tolerance: float, **kw: Any) -> None:
+    def __init__(
+        self, *, results: RunResults, metric: str, candidate: str, tolerance: float, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self.comparison = results.delta(metric, candidate)
         self.tolerance = tolerance
@@ -126,14 +134,16 @@ class ComparisonItem(_Item):
             raise HarnessFailure(
                 f"{c.candidate} regressed on {c.metric}: delta {c.delta:+.4g} "
                 f"(CI {c.ci_low:+.4g}..{c.ci_high:+.4g}, tolerance {self.tolerance:g}); "
-                f"{len(c.regressed)} items regressed: {', '.join(c.regressed[:10])}")
+                f"{len(c.regressed)} items regressed: {', '.join(c.regressed[:10])}"
+            )
 
 
 def _suite_path(request: pytest.FixtureRequest) -> Path:
     opt = request.config.getoption("--harness-suite") or request.config.getini("harness_suite")
     if not opt:
-        pytest.fail("harness fixtures need --harness-suite FILE or the harness_suite ini option",
-                    pytrace=False)
+        pytest.fail(
+            "harness fixtures need --harness-suite FILE or the harness_suite ini option", pytrace=False
+        )
     return Path(str(opt))
 
 

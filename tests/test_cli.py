@@ -12,16 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def bad_files(tmp_path: Path, suffix: str) -> dict[str, Path]:
     empty = tmp_path / f"empty{suffix}"
     empty.write_text("")
     bad = tmp_path / f"bad{suffix}"
-    bad.write_text('{"instruction": "a", "output": "b"}\n{"instruction": oops}\n' if suffix == ".jsonl"
-                   else "name: [unclosed\n")
+    bad.write_text(
+        '{"instruction": "a", "output": "b"}\n{"instruction": oops}\n'
+        if suffix == ".jsonl"
+        else "name: [unclosed\n"
+    )
     return {"missing": tmp_path / f"missing{suffix}", "empty": empty, "malformed": bad}
 
 

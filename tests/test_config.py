@@ -40,7 +40,9 @@ def test_bad_grid_value_names_key_path(tmp_path: Path) -> None:
 
 def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     p = suite_file(tmp_path, "sweep:\n  grid:\n    lora_alpa: [8]\n")
-    with pytest.raises(ConfigError, match=r"sweep\.grid\.lora_alpa: unknown trial parameter; did you mean 'lora_alpha'"):
+    with pytest.raises(
+        ConfigError, match=r"sweep\.grid\.lora_alpa: unknown trial parameter; did you mean 'lora_alpha'"
+    ):
         load_suite(p)
     p = suite_file(tmp_path, "scor: {}\n")
     with pytest.raises(ConfigError, match=r"scor: unknown key \(did you mean 'score'\?\)"):
@@ -64,5 +66,5 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_unknown_metric_and_mmlu_without_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="did you mean 'exact_match'"):
         load_suite(suite_file(tmp_path, "score: {metrics: [exact_mach]}\n"))
-    with pytest.raises(ConfigError, match="needs score.mmlu.path"):
+    with pytest.raises(ConfigError, match=r"needs score\.mmlu\.path"):
         load_suite(suite_file(tmp_path, "score: {metrics: [mmlu]}\n"))

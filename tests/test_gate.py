@@ -8,15 +8,40 @@ from harness.results import AuditResult, CheckRun, Comparison, Finding, Ref, Run
 
 
 def results() -> RunResults:
-    comp = Comparison(metric="exact_match", base="base", candidate="ft", base_value=0.1, candidate_value=0.6,
-                      delta=0.5, ci_low=0.3, ci_high=0.7, p_value=0.001, n=40)
-    mmlu = Comparison(metric="mmlu", base="base", candidate="ft", base_value=30, candidate_value=27,
-                      delta=-3, ci_low=-6, ci_high=0.5, n=96)
-    audit = AuditResult(findings=[Finding(check="leakage", severity="error", message="x",
-                                          refs=[Ref(split="eval", index=1)])],
-                        checks=[CheckRun(check="leakage"), CheckRun(check="exact_duplicates")])
-    return RunResults(suite="s", models={"base": {"exact_match": 0.1}, "ft": {"exact_match": 0.6}},
-                      comparisons=[comp, mmlu], audit=audit, candidate="ft")
+    comp = Comparison(
+        metric="exact_match",
+        base="base",
+        candidate="ft",
+        base_value=0.1,
+        candidate_value=0.6,
+        delta=0.5,
+        ci_low=0.3,
+        ci_high=0.7,
+        p_value=0.001,
+        n=40,
+    )
+    mmlu = Comparison(
+        metric="mmlu",
+        base="base",
+        candidate="ft",
+        base_value=30,
+        candidate_value=27,
+        delta=-3,
+        ci_low=-6,
+        ci_high=0.5,
+        n=96,
+    )
+    audit = AuditResult(
+        findings=[Finding(check="leakage", severity="error", message="x", refs=[Ref(split="eval", index=1)])],
+        checks=[CheckRun(check="leakage"), CheckRun(check="exact_duplicates")],
+    )
+    return RunResults(
+        suite="s",
+        models={"base": {"exact_match": 0.1}, "ft": {"exact_match": 0.6}},
+        comparisons=[comp, mmlu],
+        audit=audit,
+        candidate="ft",
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,16 @@ FORMATS = ("alpaca", "messages", "conversations", "prompt_completion", "text")
 
 # ShareGPT speaker names -> OpenAI roles. Unknown names are kept as they are:
 # the template audit reports them (a template may drop them silently).
-SHAREGPT_ROLES = {"human": USER, "user": USER, "gpt": ASSISTANT, "assistant": ASSISTANT,
-                  "chatgpt": ASSISTANT, "bing": ASSISTANT, "bard": ASSISTANT,
-                  "system": SYSTEM}
+SHAREGPT_ROLES = {
+    "human": USER,
+    "user": USER,
+    "gpt": ASSISTANT,
+    "assistant": ASSISTANT,
+    "chatgpt": ASSISTANT,
+    "bing": ASSISTANT,
+    "bard": ASSISTANT,
+    "system": SYSTEM,
+}
 
 
 class RowError(Exception):
@@ -90,8 +97,9 @@ def _content(value: Any, where: str) -> str:
     raise RowError(where, f"expected a string, got {type(value).__name__}")
 
 
-def _turn_list(row: Mapping[str, Any], key: str, role_key: str, content_key: str,
-               roles: Mapping[str, str] | None) -> list[Turn]:
+def _turn_list(
+    row: Mapping[str, Any], key: str, role_key: str, content_key: str, roles: Mapping[str, str] | None
+) -> list[Turn]:
     turns = row.get(key)
     if not isinstance(turns, list):
         raise RowError(key, f"expected a list of turns, got {type(turns).__name__}")

@@ -16,8 +16,7 @@ from harness.data.formats import RowError, detect_format, normalize_row, require
 from harness.data.record import Record
 from harness.errors import DataError
 
-SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-            ".parquet": "parquet"}
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
 def load_records(path: str | Path, fmt: str = "auto", *, limit: int | None = None) -> list[Record]:
@@ -36,12 +35,10 @@ def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = Non
         raise DataError("not a file", path=p)
     kind = SUFFIXES.get(p.suffix.lower())
     if kind is None:
-        raise DataError(f"unknown file type {p.suffix!r}", path=p,
-                        hint="use .jsonl, .json, .csv or .parquet")
+        raise DataError(f"unknown file type {p.suffix!r}", path=p, hint="use .jsonl, .json, .csv or .parquet")
     if fmt != "auto":
         require_format(fmt, str(p))
-    rows = {"jsonl": _jsonl_rows, "json": _json_rows, "csv": _table_rows,
-            "parquet": _table_rows}[kind](p)
+    rows = {"jsonl": _jsonl_rows, "json": _json_rows, "csv": _table_rows, "parquet": _table_rows}[kind](p)
     detected: str | None = None if fmt == "auto" else fmt
     for index, (line, row) in enumerate(rows):
         if limit is not None and index >= limit:
@@ -51,8 +48,9 @@ def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = Non
         try:
             turns = normalize_row(row, detected)
         except RowError as exc:
-            raise DataError(f"{exc.message} (format {detected})", path=p, line=line,
-                            field=exc.field) from None
+            raise DataError(
+                f"{exc.message} (format {detected})", path=p, line=line, field=exc.field
+            ) from None
         yield Record(turns=tuple(turns), index=index, source=str(p), format=detected, line=line)
 
 
@@ -63,7 +61,9 @@ def _detect(row: Any, path: Path, line: int) -> str:
     if fmt is None:
         keys = ", ".join(sorted(map(str, row))[:8]) or "none"
         raise DataError(
-            f"cannot tell the format from keys ({keys})", path=path, line=line,
+            f"cannot tell the format from keys ({keys})",
+            path=path,
+            line=line,
             hint="expected instruction/output, messages, conversations, prompt/completion or text",
         )
     return fmt
@@ -73,16 +73,16 @@ def _decode(raw: bytes, path: Path, line: int) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", path=path,
-                        line=line) from None
+        raise DataError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", path=path, line=line) from None
 
 
 def _parse(text: str, path: Path, line: int) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"malformed JSON: {exc.msg} at column {exc.colno}", path=path,
-                        line=line + exc.lineno - 1) from None
+        raise DataError(
+            f"malformed JSON: {exc.msg} at column {exc.colno}", path=path, line=line + exc.lineno - 1
+        ) from None
     except RecursionError:
         raise DataError("JSON nested too deeply", path=path, line=line) from None
 
@@ -107,10 +107,8 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
     if isinstance(data, dict):
         # {"data": [...]} and similar wrappers: take the single list value.
         lists = [v for v in data.values() if isinstance(v, list)]
-        if len(lists) == 1 and detect_format(data) is None:
-            data = lists[0]
-        else:
-            data = [data]
+        single_list = len(lists) == 1 and detect_format(data) is None
+        data = lists[0] if single_list else [data]
     if not isinstance(data, list):
         raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
     # A JSON array has no per-record lines without a second parser; report the record number.

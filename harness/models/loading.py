@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -75,8 +75,10 @@ def load_base(
         try:
             import bitsandbytes  # noqa: F401
         except ImportError:
-            raise ModelError("load_in_4bit needs bitsandbytes, which is not installed",
-                             hint="pip install bitsandbytes, or set base.load_in_4bit: false") from None
+            raise ModelError(
+                "load_in_4bit needs bitsandbytes, which is not installed",
+                hint="pip install bitsandbytes, or set base.load_in_4bit: false",
+            ) from None
         kwargs["quantization_config"] = quantization_config(device)
         kwargs["device_map"] = {"": device.index or 0} if device.type == "cuda" else {"": "cpu"}
     try:
@@ -84,7 +86,7 @@ def load_base(
     except Exception as exc:
         raise ModelError(f"{path}: cannot load model: {_first_line(exc)}") from None
     if not load_in_4bit:
-        model.to(device)
+        model = cast(Any, model).to(device)
     disable_bnb_cpu_repack(model)
     model.eval()
     if model.generation_config is not None:
@@ -92,9 +94,16 @@ def load_base(
     stops = list(stop_token_ids or [])
     if tok.eos_token_id is not None and tok.eos_token_id not in stops:
         stops.append(tok.eos_token_id)
-    return LoadedModel(model=model, tokenizer=tok, device=device, quantized=load_in_4bit,
-                       template=template, template_source=source, base_hash=model_hash(path),
-                       stop_token_ids=stops)
+    return LoadedModel(
+        model=model,
+        tokenizer=tok,
+        device=device,
+        quantized=load_in_4bit,
+        template=template,
+        template_source=source,
+        base_hash=model_hash(path),
+        stop_token_ids=stops,
+    )
 
 
 def model_hash(path: str | Path) -> str:

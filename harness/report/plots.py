@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from harness.results import Comparison, TrialResult  # noqa: E402
+from harness.results import Comparison, TrialResult
 
 
 def _png(fig: plt.Figure) -> str:
@@ -28,11 +28,22 @@ def loss_curves(trials: Sequence[TrialResult]) -> str | None:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for i, t in enumerate(trials):
         color = f"C{i % 10}"
-        ax.plot([p.step for p in t.train_loss], [p.loss for p in t.train_loss], color=color,
-                label=f"{t.name} train")
+        ax.plot(
+            [p.step for p in t.train_loss],
+            [p.loss for p in t.train_loss],
+            color=color,
+            label=f"{t.name} train",
+        )
         if t.eval_loss:
-            ax.plot([p.step for p in t.eval_loss], [p.loss for p in t.eval_loss], color=color,
-                    linestyle="--", marker="o", markersize=3, label=f"{t.name} val")
+            ax.plot(
+                [p.step for p in t.eval_loss],
+                [p.loss for p in t.eval_loss],
+                color=color,
+                linestyle="--",
+                marker="o",
+                markersize=3,
+                label=f"{t.name} val",
+            )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_yscale("log")
@@ -86,8 +97,9 @@ def heatmap(trials: Sequence[TrialResult], values: dict[str, float], metric: str
     return _png(fig)
 
 
-def pareto(points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str,
-           front: set[str]) -> str | None:
+def pareto(
+    points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str, front: set[str]
+) -> str | None:
     if len(points) < 2:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.4))

@@ -48,13 +48,15 @@ def render_audit(audit: AuditResult, path: Path, *, title: str = "Dataset audit"
     return path
 
 
-def render_run(results: RunResults, items: Sequence[ItemScore], path: Path,
-               *, primary: str = "exact_match") -> Path:
+def render_run(
+    results: RunResults, items: Sequence[ItemScore], path: Path, *, primary: str = "exact_match"
+) -> Path:
     sweep = results.sweep
     objectives = sweep_objectives(results, primary)
     front = pareto_front(objectives)
-    comp = next((c for c in results.comparisons
-                 if c.metric == primary and c.candidate == results.candidate), None)
+    comp = next(
+        (c for c in results.comparisons if c.metric == primary and c.candidate == results.candidate), None
+    )
     trials = {t.name: t for t in sweep.trials} if sweep else {}
     rows = trial_rows(sweep, results, front)
     metric_values = {name: m[primary] for name, m in results.models.items() if primary in m}
@@ -66,14 +68,22 @@ def render_run(results: RunResults, items: Sequence[ItemScore], path: Path,
         trials={name: _TrialCell(t.trainable_params, t.wall_s) for name, t in trials.items()},
         trial_rows=rows,
         primary=primary,
-        items=item_rows(items, results.candidate, primary,
-                        set(comp.regressed) if comp else set(), set(comp.improved) if comp else set()),
+        items=item_rows(
+            items,
+            results.candidate,
+            primary,
+            set(comp.regressed) if comp else set(),
+            set(comp.improved) if comp else set(),
+        ),
         delta_plot=plots.delta_ci(results.comparisons),
         loss_plot=plots.loss_curves(sweep.trials) if sweep else None,
         heatmap_plot=plots.heatmap(sweep.trials, metric_values, primary) if sweep else None,
-        pareto_plot=plots.pareto([(n, o[2], -o[0] if not primary.endswith("perplexity") else o[0])
-                                  for n, o in objectives.items()],
-                                 "trainable parameters", primary, front),
+        pareto_plot=plots.pareto(
+            [(n, o[2], -o[0] if not primary.endswith("perplexity") else o[0]) for n, o in objectives.items()],
+            "trainable parameters",
+            primary,
+            front,
+        ),
         **_audit_context(results.audit),
     )
     atomic_write_text(path, html)

@@ -25,8 +25,9 @@ class StepTimer(TrainerCallback):
             self.step_s += time.perf_counter() - self._t0
             self._t0 = None
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None,
-               **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any
+    ) -> None:
         logs = logs or {}
         if "loss" in logs:
             self.train_loss.append((state.global_step, float(logs["loss"])))
@@ -45,10 +46,35 @@ def plain_loss_trainer() -> type:
     from transformers import Trainer
     from trl import SFTTrainer
 
-    class PlainLossSFTTrainer(SFTTrainer):  # type: ignore[misc]
-        def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False,
-                         num_items_in_batch: Any = None) -> Any:
-            return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
-                                        num_items_in_batch=num_items_in_batch)
+    class PlainLossSFTTrainer(SFTTrainer):
+        def compute_loss(
+            self, model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None
+        ) -> Any:
+            return Trainer.compute_loss(
+                self, model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
 
     return PlainLossSFTTrainer
+
+
+class RichSteps(TrainerCallback):
+    """Training steps as a rich progress bar on stderr (instead of transformers' stdout printer)."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        from harness.progress import progress_bar
+
+        self._bar = progress_bar(enabled)
+        self._label = label
+        self._task: Any = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._bar.start()
+        self._task = self._bar.add_task(
+            f"  {self._label}", total=state.max_steps, completed=state.global_step
+        )
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._bar.update(self._task, completed=state.global_step)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._bar.stop()

@@ -34,8 +34,9 @@ class PeakMemory:
             self._thread.start()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.kind == "cuda":
             self.peak = int(torch.cuda.max_memory_allocated())
         else:

@@ -33,8 +33,9 @@ class _Worker:
         return result.model_dump_json(), reused
 
 
-def run_sweep_ray(suite: SuiteConfig, out: Path, *, workers: int | None = None,
-                  address: str | None = None) -> SweepResult:
+def run_sweep_ray(
+    suite: SuiteConfig, out: Path, *, workers: int | None = None, address: str | None = None
+) -> SweepResult:
     import ray
 
     from harness.train.sweep import write_sweep
@@ -46,8 +47,8 @@ def run_sweep_ray(suite: SuiteConfig, out: Path, *, workers: int | None = None,
         kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": max(1, (workers or 1))}
         ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
     n = workers or max(1, gpus)
-    actor = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_Worker)
-    pool = [actor.remote(suite) for _ in range(n)]  # type: ignore[attr-defined]
+    actor: Any = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_Worker)
+    pool: list[Any] = [actor.remote(suite) for _ in range(n)]
     specs = suite.sweep.expand()
     futures = [pool[i % n].train.remote(spec, str(out)) for i, spec in enumerate(specs)]
     results: list[TrialResult] = []

@@ -1,4 +1,4 @@
-"""One QLoRA training run: fresh LoRA weights on an already loaded (4-bit) base, trained with trl's SFTTrainer."""
+"""One QLoRA run: fresh LoRA weights on an already loaded (4-bit) base, trained by trl's SFTTrainer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -16,7 +16,7 @@ from harness.io import sha256_text
 from harness.models.loading import LoadedModel
 from harness.models.quirks import disable_bnb_cpu_repack, restore_adapter_dtype
 from harness.results import LossPoint, TrialResult
-from harness.train.callbacks import StepTimer, plain_loss_trainer
+from harness.train.callbacks import RichSteps, StepTimer, plain_loss_trainer
 from harness.train.memory import PeakMemory
 from harness.train.tokenize import Tokenized
 
@@ -35,8 +35,9 @@ class TrialData:
 def trial_hash(spec: TrialSpec, sweep: SweepConfig, data_hash: str, base_hash: str) -> str:
     """What identifies a trial's result: its config, the sweep settings, the data and the base."""
     settings = sweep.model_dump(include={"eval_every", "max_seq_len", "packing", "gradient_checkpointing"})
-    payload = json.dumps({"spec": spec.model_dump(), "settings": settings, "v": TRAINER_VERSION},
-                         sort_keys=True, default=str)
+    payload = json.dumps(
+        {"spec": spec.model_dump(), "settings": settings, "v": TRAINER_VERSION}, sort_keys=True, default=str
+    )
     return sha256_text(payload, data_hash, base_hash)[:16]
 
 
@@ -46,7 +47,7 @@ def lora_config(spec: TrialSpec, token_ids: list[int] | None = None) -> Any:
     return LoraConfig(
         trainable_token_indices=token_ids or None,
         r=spec.r,
-        lora_alpha=spec.lora_alpha,
+        lora_alpha=cast(int, spec.lora_alpha),  # peft annotates int; a float alpha works the same
         target_modules=spec.target_modules,
         lora_dropout=spec.lora_dropout,
         use_dora=spec.use_dora,
@@ -91,8 +92,9 @@ def sft_config(spec: TrialSpec, sweep: SweepConfig, out: Path, device: torch.dev
     )
 
 
-def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: TrialData,
-                out: Path, *, config_hash: str) -> TrialResult:
+def train_trial(
+    loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: TrialData, out: Path, *, config_hash: str
+) -> TrialResult:
     """Train one configuration on the loaded base, save its adapter, and restore the bare base."""
     from peft import get_peft_model
     from transformers import set_seed
@@ -111,8 +113,12 @@ def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: 
         train_dataset=data.train.dataset,
         eval_dataset=data.eval.dataset if data.eval.input_ids else None,
         processing_class=loaded.tokenizer,
-        callbacks=[timer],
+        callbacks=[timer, RichSteps(spec.label())],
     )
+    # disable_tqdm makes transformers print raw log dicts to stdout; stdout belongs to the caller.
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
     restore_adapter_dtype(peft_model, loaded.device)
     last = resumable_checkpoint(out / "checkpoints")
     resumed = int(Path(last).name.split("-")[-1]) if last else 0
@@ -132,12 +138,23 @@ def train_trial(loaded: LoadedModel, spec: TrialSpec, sweep: SweepConfig, data: 
     train_curve = [LossPoint(step=h["step"], loss=h["loss"]) for h in history if "loss" in h]
     eval_curve = [LossPoint(step=h["step"], loss=h["eval_loss"]) for h in history if "eval_loss" in h]
     return TrialResult(
-        name=spec.label(), config=spec.model_dump(), config_hash=config_hash,
-        trainable_params=trainable, total_params=total, trainable_share=trainable / max(total, 1),
-        train_loss=train_curve, eval_loss=eval_curve, steps=spec.max_steps, train_tokens=tokens,
-        tokens_per_s=tokens / timer.step_s if timer.step_s else 0.0, wall_s=wall, step_s=timer.step_s,
-        peak_mem_bytes=mem.peak, peak_mem_kind="cuda" if mem.kind == "cuda" else "rss",
-        adapter_path=str(adapter_dir), overfitting=is_overfitting(train_curve, eval_curve),
+        name=spec.label(),
+        config=spec.model_dump(),
+        config_hash=config_hash,
+        trainable_params=trainable,
+        total_params=total,
+        trainable_share=trainable / max(total, 1),
+        train_loss=train_curve,
+        eval_loss=eval_curve,
+        steps=spec.max_steps,
+        train_tokens=tokens,
+        tokens_per_s=tokens / timer.step_s if timer.step_s else 0.0,
+        wall_s=wall,
+        step_s=timer.step_s,
+        peak_mem_bytes=mem.peak,
+        peak_mem_kind="cuda" if mem.kind == "cuda" else "rss",
+        adapter_path=str(adapter_dir),
+        overfitting=is_overfitting(train_curve, eval_curve),
         resumed_from_step=resumed,
     )
 
@@ -151,8 +168,11 @@ def resumable_checkpoint(folder: Path) -> str | None:
 
     if not folder.is_dir():
         return None
-    found = sorted((p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    found = sorted(
+        (p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+        reverse=True,
+    )
     for ckpt in found:
         if all((ckpt / name).is_file() for name in CHECKPOINT_FILES):
             return str(ckpt)
@@ -167,8 +187,10 @@ def _token_ids(loaded: LoadedModel, spec: TrialSpec) -> list[int]:
     for token in spec.trainable_tokens:
         tid = loaded.tokenizer.convert_tokens_to_ids(token)
         if tid is None or (tid == unk and token != loaded.tokenizer.unk_token):
-            raise ConfigError(f"trainable token {token!r} is not in the tokenizer's vocabulary",
-                              key="sweep.trainable_tokens")
+            raise ConfigError(
+                f"trainable token {token!r} is not in the tokenizer's vocabulary",
+                key="sweep.trainable_tokens",
+            )
         ids.append(int(tid))
     return ids
 

@@ -30,7 +30,8 @@ def trial_dir(out: Path, spec: TrialSpec) -> Path:
 def load_suite_base(suite: SuiteConfig) -> LoadedModel:
     tmpl = suite.base.chat_template
     return load_base(
-        suite.resolve(suite.base.path), load_in_4bit=suite.base.load_in_4bit,
+        suite.resolve(suite.base.path),
+        load_in_4bit=suite.base.load_in_4bit,
         chat_template=str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl,
         stop_token_ids=suite.base.stop_token_ids,
     )
@@ -41,14 +42,24 @@ def prepare_data(suite: SuiteConfig, loaded: LoadedModel) -> TrialData:
     train = load_records(suite.resolve(suite.data.train), suite.data.format)
     evals = load_records(suite.resolve(suite.data.eval), suite.data.format)
     max_len = suite.sweep.max_seq_len
-    data_hash = sha256_text(*(r.content_hash for r in train), "||", *(r.content_hash for r in evals),
-                            loaded.template)
-    return TrialData(tokenize_records(loaded.tokenizer, train, max_len),
-                     tokenize_records(loaded.tokenizer, evals, max_len), data_hash)
+    data_hash = sha256_text(
+        *(r.content_hash for r in train), "||", *(r.content_hash for r in evals), loaded.template
+    )
+    return TrialData(
+        tokenize_records(loaded.tokenizer, train, max_len),
+        tokenize_records(loaded.tokenizer, evals, max_len),
+        data_hash,
+    )
 
 
-def run_sweep(suite: SuiteConfig, out: Path, *, loaded: LoadedModel | None = None,
-              executor: str = "local", on_trial: Callable[[TrialResult], None] | None = None) -> SweepResult:
+def run_sweep(
+    suite: SuiteConfig,
+    out: Path,
+    *,
+    loaded: LoadedModel | None = None,
+    executor: str = "local",
+    on_trial: Callable[[TrialResult], None] | None = None,
+) -> SweepResult:
     """Run (or resume) every trial; return the sweep with every finished trial."""
     if executor == "ray":
         from harness.train.ray_executor import run_sweep_ray
@@ -77,8 +88,9 @@ def run_sweep(suite: SuiteConfig, out: Path, *, loaded: LoadedModel | None = Non
     return write_sweep(out, results, base_loads, start, skipped, executor)
 
 
-def run_or_reuse(suite: SuiteConfig, loaded: LoadedModel, data: TrialData, spec: TrialSpec,
-                 out: Path) -> tuple[TrialResult, bool]:
+def run_or_reuse(
+    suite: SuiteConfig, loaded: LoadedModel, data: TrialData, spec: TrialSpec, out: Path
+) -> tuple[TrialResult, bool]:
     """Train one trial, or return its earlier result when its hash says nothing changed."""
     folder = trial_dir(out, spec)
     key = trial_hash(spec, suite.sweep, data.data_hash, loaded.base_hash)
@@ -90,14 +102,22 @@ def run_or_reuse(suite: SuiteConfig, loaded: LoadedModel, data: TrialData, spec:
     result = train_trial(loaded, spec, suite.sweep, data, folder, config_hash=key)
     write_json(result, folder / "trial.json")
     last = result.train_loss[-1].loss if result.train_loss else float("nan")
-    console.print(f"  {spec.label()}: {spec.max_steps} steps in {result.wall_s:.1f}s, final train loss {last:.4f}")
+    console.print(
+        f"  {spec.label()}: {spec.max_steps} steps in {result.wall_s:.1f}s, final train loss {last:.4f}"
+    )
     return result, False
 
 
-def write_sweep(out: Path, trials: list[TrialResult], loads: int, start: float, skipped: list[str],
-           executor: str) -> SweepResult:
-    sweep = SweepResult(trials=trials, base_loads=loads, wall_s=time.perf_counter() - start,
-                        skipped=skipped, executor=executor)
+def write_sweep(
+    out: Path, trials: list[TrialResult], loads: int, start: float, skipped: list[str], executor: str
+) -> SweepResult:
+    sweep = SweepResult(
+        trials=trials,
+        base_loads=loads,
+        wall_s=time.perf_counter() - start,
+        skipped=skipped,
+        executor=executor,
+    )
     write_json(sweep, out / "sweep.json")
     return sweep
 

@@ -11,8 +11,28 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NAMES = ["Lily", "Tom", "Sam", "Anna", "Ben", "Mia", "Max", "Lucy", "Tim", "Sue", "Jack", "Emma",
-         "Kate", "Leo", "Zoe", "Bob", "Amy", "Joe", "Sara", "Dan"]
+NAMES = [
+    "Lily",
+    "Tom",
+    "Sam",
+    "Anna",
+    "Ben",
+    "Mia",
+    "Max",
+    "Lucy",
+    "Tim",
+    "Sue",
+    "Jack",
+    "Emma",
+    "Kate",
+    "Leo",
+    "Zoe",
+    "Bob",
+    "Amy",
+    "Joe",
+    "Sara",
+    "Dan",
+]
 MOODS = ["happy", "sad", "angry", "scared", "excited", "tired", "proud", "surprised", "shy", "calm"]
 THINGS = ["ball", "cat", "dog", "box", "toy", "cake", "tree", "bird", "car", "hat", "kite", "flower"]
 PLACES = ["park", "garden", "house", "forest", "school", "shop", "yard", "room", "lake", "sky"]
@@ -27,10 +47,10 @@ TEMPLATES = [
 STORY = [
     "Once upon a time, there was a little {thing} who lived in a {place}.",
     "{name} liked to play in the {place} with {pronoun2} friends.",
-    "One day, {name} saw a big {thing} and said, \"Look at that!\"",
+    'One day, {name} saw a big {thing} and said, "Look at that!"',
     "The sun was shining and the birds were singing in the {place}.",
     "{name} and {other} shared the {thing} and they were very happy.",
-    "Mom said, \"Be careful with the {thing}, {name}.\"",
+    'Mom said, "Be careful with the {thing}, {name}."',
 ]
 INSTRUCTION = "Give the name and mood as JSON."
 
@@ -39,15 +59,20 @@ def sentence(rng: random.Random, templates: list[str]) -> tuple[str, str, str]:
     name, mood = rng.choice(NAMES), rng.choice(MOODS)
     she = rng.random() < 0.5
     text = rng.choice(templates).format(
-        name=name, mood=mood, thing=rng.choice(THINGS), place=rng.choice(PLACES),
-        pronoun="she" if she else "he", Pronoun="She" if she else "He",
-        pronoun2="her" if she else "his", other=rng.choice(NAMES))
+        name=name,
+        mood=mood,
+        thing=rng.choice(THINGS),
+        place=rng.choice(PLACES),
+        pronoun="she" if she else "he",
+        Pronoun="She" if she else "He",
+        pronoun2="her" if she else "his",
+        other=rng.choice(NAMES),
+    )
     return text, name, mood
 
 
 def row(text: str, name: str, mood: str) -> dict[str, str]:
-    return {"instruction": INSTRUCTION, "input": text,
-            "output": json.dumps({"name": name, "mood": mood})}
+    return {"instruction": INSTRUCTION, "input": text, "output": json.dumps({"name": name, "mood": mood})}
 
 
 def main() -> None:

@@ -15,13 +15,36 @@ from harness.data.record import Record
 from harness.errors import HarnessError
 from harness.fuzzing import GENERATORS
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["instruction", "input", "output", "messages", "role", "content", "text", "from",
-                         "value", "conversations", "prompt", "completion", "x"]), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "instruction",
+                    "input",
+                    "output",
+                    "messages",
+                    "role",
+                    "content",
+                    "text",
+                    "from",
+                    "value",
+                    "conversations",
+                    "prompt",
+                    "completion",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 
@@ -52,8 +75,12 @@ def test_arbitrary_bytes_as_jsonl(tmp_path: Path, data: bytes) -> None:
 @given(rows=st.lists(json_values, max_size=5), cut=st.integers(min_value=0, max_value=400))
 def test_json_rows_whole_or_truncated(tmp_path: Path, rows: list[object], cut: int) -> None:
     lines = "\n".join(json.dumps(r) for r in rows)
-    for name, text in (("a.jsonl", lines), ("b.jsonl", lines[:cut]), ("c.json", json.dumps(rows)),
-                       ("d.json", json.dumps(rows)[:cut])):
+    for name, text in (
+        ("a.jsonl", lines),
+        ("b.jsonl", lines[:cut]),
+        ("c.json", json.dumps(rows)),
+        ("d.json", json.dumps(rows)[:cut]),
+    ):
         p = tmp_path / name
         p.write_text(text, encoding="utf-8")
         outcome(p)

@@ -21,8 +21,16 @@ def jsonl(rows: list[object]) -> str:
 
 
 def test_alpaca_with_input_becomes_user_and_assistant(tmp_path: Path) -> None:
-    p = write(tmp_path, "a.jsonl", jsonl([{"instruction": "Sum", "input": "1 2", "output": "3"},
-                                          {"instruction": "Hi", "input": "", "output": "Hello"}]))
+    p = write(
+        tmp_path,
+        "a.jsonl",
+        jsonl(
+            [
+                {"instruction": "Sum", "input": "1 2", "output": "3"},
+                {"instruction": "Hi", "input": "", "output": "Hello"},
+            ]
+        ),
+    )
     recs = load_records(p)
     assert [r.format for r in recs] == ["alpaca", "alpaca"]
     assert recs[0].turns[0].role == USER and recs[0].turns[0].content == "Sum\n\n1 2"
@@ -31,21 +39,35 @@ def test_alpaca_with_input_becomes_user_and_assistant(tmp_path: Path) -> None:
 
 
 def test_sharegpt_roles_are_mapped_and_unknown_roles_kept(tmp_path: Path) -> None:
-    rows = [{"conversations": [{"from": "system", "value": "S"}, {"from": "human", "value": "Q"},
-                               {"from": "gpt", "value": "A"}, {"from": "tool", "value": "T"}]}]
+    rows = [
+        {
+            "conversations": [
+                {"from": "system", "value": "S"},
+                {"from": "human", "value": "Q"},
+                {"from": "gpt", "value": "A"},
+                {"from": "tool", "value": "T"},
+            ]
+        }
+    ]
     rec = load_records(write(tmp_path, "c.jsonl", jsonl(rows)))[0]
     assert [t.role for t in rec.turns] == [SYSTEM, USER, ASSISTANT, "tool"]
 
 
 def test_messages_json_array_and_content_parts(tmp_path: Path) -> None:
-    rows = [{"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
-                          {"role": "assistant", "content": "c"}]}]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                {"role": "assistant", "content": "c"},
+            ]
+        }
+    ]
     rec = load_records(write(tmp_path, "m.json", json.dumps(rows)))[0]
     assert rec.turns[0].content == "ab" and rec.response == "c"
 
 
 def test_csv_goes_through_datasets(tmp_path: Path) -> None:
-    p = write(tmp_path, "t.csv", "prompt,completion\nhello,world\n\"a,b\",c\n")
+    p = write(tmp_path, "t.csv", 'prompt,completion\nhello,world\n"a,b",c\n')
     recs = load_records(p)
     assert [r.response for r in recs] == ["world", "c"] and recs[1].prompt == "a,b"
 

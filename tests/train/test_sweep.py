@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 
 from harness.config import load_suite
-from harness.results import SweepResult
+from harness.results import LossPoint, SweepResult
 from harness.train.run import is_overfitting
-from harness.results import LossPoint
 from harness.train.sweep import run_sweep
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def finished_sweep(tmp_path_factory: pytest.TempPathFactory, tiny_suite_path: Path) -> tuple[Path, SweepResult]:
+def finished_sweep(
+    tmp_path_factory: pytest.TempPathFactory, tiny_suite_path: Path
+) -> tuple[Path, SweepResult]:
     out = tmp_path_factory.mktemp("sweep")
     return out, run_sweep(load_suite(tiny_suite_path), out)
 
@@ -50,8 +51,9 @@ def test_rerun_skips_finished_trials(finished_sweep: tuple[Path, SweepResult], t
     assert again.trials == first.trials
 
 
-def test_changed_config_retrains_only_that_trial(finished_sweep: tuple[Path, SweepResult],
-                                                 tiny_suite_path: Path, tmp_path: Path) -> None:
+def test_changed_config_retrains_only_that_trial(
+    finished_sweep: tuple[Path, SweepResult], tiny_suite_path: Path, tmp_path: Path
+) -> None:
     out, first = finished_sweep
     text = tiny_suite_path.read_text().replace("{name: b, r: 8,", "{name: b, r: 6,")
     suite_path = tiny_suite_path.parent / "suite_changed.yaml"
@@ -64,14 +66,18 @@ def test_changed_config_retrains_only_that_trial(finished_sweep: tuple[Path, Swe
     assert again.trials[1].config["r"] == 6 and again.trials[1].config_hash != first.trials[1].config_hash
 
 
-def test_sigkill_mid_trial_then_resume(tiny_suite_path: Path, tmp_path: Path,
-                                       finished_sweep: tuple[Path, SweepResult]) -> None:
+def test_sigkill_mid_trial_then_resume(
+    tiny_suite_path: Path, tmp_path: Path, finished_sweep: tuple[Path, SweepResult]
+) -> None:
     """Kill the sweep during trial b (after its first checkpoint); the rerun keeps a and resumes b."""
     _, reference = finished_sweep
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "sweep", str(tiny_suite_path), "--out", str(out),
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "sweep", str(tiny_suite_path), "--out", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     checkpoint = out / "trials" / "b" / "checkpoints" / "checkpoint-8"
     deadline = time.time() + 240
     while not (checkpoint / "trainer_state.json").is_file():
@@ -104,8 +110,9 @@ def test_overfitting_flag() -> None:
     assert not is_overfitting(train, falling)
 
 
-def test_ray_executor_matches_local(finished_sweep: tuple[Path, SweepResult], tiny_suite_path: Path,
-                                    tmp_path: Path) -> None:
+def test_ray_executor_matches_local(
+    finished_sweep: tuple[Path, SweepResult], tiny_suite_path: Path, tmp_path: Path
+) -> None:
     pytest.importorskip("ray")
     import ray
 
