@@ -1,0 +1,105 @@
+"""What every judge backend does, and the three ways a judgement can fail.
+
+- :class:`TransientError`: worth retrying (429, 5xx, timeouts, dropped
+  connections, a garbled body); carries the server's ``retry-after`` if any.
+- :class:`RequestError`: this judgement cannot succeed (400, a prompt longer
+  than the model's context); the item is marked failed, the run goes on.
+- :class:`FatalError`: no judgement can succeed (bad key, unknown model); the
+  run stops at once rather than failing every item the same way.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from harness.judge.secrets import redact
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+FATAL_STATUS = frozenset({401, 403, 404})
+MAX_RETRY_AFTER_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    input_tokens: int
+    output_tokens: int
+
+
+class BackendError(Exception):
+    """A backend failure; ``str()`` is already redacted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message)[:500])
+
+
+class TransientError(BackendError):
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RequestError(BackendError):
+    pass
+
+
+class FatalError(BackendError):
+    pass
+
+
+class Backend(Protocol):
+    """A judge model behind an API or in-process. ``complete`` is called concurrently."""
+
+    async def complete(self, system: str, user: str, max_tokens: int) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+def status_error(status: int, message: str, headers: Mapping[str, str] | None) -> BackendError:
+    """Classify an HTTP error status."""
+    text = f"HTTP {status}: {message}"
+    if status in RETRYABLE_STATUS or status >= 500:
+        return TransientError(text, retry_after_s=retry_after(headers or {}))
+    if status in FATAL_STATUS:
+        return FatalError(text)
+    return RequestError(text)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, else ``retry-after`` (seconds or date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return _clamp(float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return _clamp(float(raw))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(raw) if _is_date(raw) else None
+        return _clamp(when.timestamp() - time.time()) if when else None
+
+
+def _is_date(raw: str) -> bool:
+    try:
+        email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _clamp(seconds: float) -> float:
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def estimate_usage(system: str, user: str, text: str) -> tuple[int, int]:
+    """Token counts when a server reports none (about four characters a token)."""
+    return max(1, (len(system) + len(user)) // 4), max(1, len(text) // 4)

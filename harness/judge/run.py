@@ -1,0 +1,141 @@
+"""Run several judges over the same items: everything checked first, then all judges at once.
+
+Rubrics, anchors, references and budgets are validated before the first
+request, so a bad suite fails in a second instead of after paying for half a
+run. Judges run concurrently (each with its own concurrency bound); if one
+fails for good, the others still finish and persist their verdicts before the
+error is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.errors import ConfigError, JudgeError
+from harness.judge import aggregate
+from harness.judge.backends import make_backend
+from harness.judge.backends.local_hf import local_model_identity
+from harness.judge.budget import Budget, Price, price_for
+from harness.judge.cache import VerdictCache
+from harness.judge.calibration import calibrate, judge_agreement
+from harness.judge.config import JudgeConfig
+from harness.judge.engine import Engine
+from harness.judge.items import Anchor, JudgeItem, anchor_items, load_anchors, sample_items
+from harness.judge.jobs import Planned, plan_jobs
+from harness.judge.results import JudgeReport, JudgeRun
+from harness.judge.rubrics import Rubric, load_rubric
+from harness.judge.secrets import api_key
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One judge, ready to run: nothing here has cost anything yet."""
+
+    config: JudgeConfig
+    rubric: Rubric
+    items: list[JudgeItem]
+    planned: list[Planned]
+    anchors: list[Anchor]
+    anchor_planned: list[Planned]
+    model_identity: str
+    price: Price | None
+
+
+def prepare(config: JudgeConfig, items: Sequence[JudgeItem], rubric_dirs: Sequence[Path] = ()) -> Prepared:
+    rubric = load_rubric(config.rubric, rubric_dirs)
+    if rubric.protocol != config.protocol:
+        raise ConfigError(f"judge {config.name!r} is {config.protocol} but rubric {rubric.name!r} is "
+                          f"{rubric.protocol}", key="protocol")
+    identity = local_model_identity(config.model) if config.backend == "local" else config.model
+    chosen = sample_items(items, config.sample)
+    anchors = load_anchors(config.anchors, config.protocol) if config.anchors else []
+    price = price_for(config, rubric_dirs)
+    Budget(config, price)  # a budget_usd without a known price fails here, before anything runs
+    api_key(config)  # and so does a missing key, before any other judge has sent anything
+    return Prepared(config, rubric, chosen, plan_jobs(config, rubric, chosen, identity), anchors,
+                    plan_jobs(config, rubric, anchor_items(anchors), identity), identity, price)
+
+
+def run_judges(configs: Sequence[JudgeConfig], items: Sequence[JudgeItem], *, cache_path: Path,
+               rubric_dirs: Sequence[Path] = (), progress: bool = True) -> JudgeReport:
+    """Judge ``items`` with every judge; verdicts are cached in ``cache_path`` as they arrive."""
+    names = [c.name for c in configs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"two judges are named {dupes[0]!r}; judge names must be unique", key="judges")
+    ids = [it.item_id for it in items]
+    if len(set(ids)) != len(ids):
+        raise JudgeError("item ids must be unique: verdicts are reported per item")
+    prepared = [prepare(c, items, rubric_dirs) for c in configs]
+    return _run_sync(_run_all(prepared, Path(cache_path), progress))
+
+
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, also from code that already runs an event loop (a notebook, an async CLI)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def progress_bar(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), disable=not enabled, transient=True)
+
+
+async def _run_all(prepared: Sequence[Prepared], cache_path: Path, progress: bool) -> JudgeReport:
+    with VerdictCache(cache_path) as cache, progress_bar(progress) as bar:
+        results = await asyncio.gather(*(run_one(p, cache, bar) for p in prepared), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    runs = [r for r in results if isinstance(r, JudgeRun)]
+    return JudgeReport(runs=runs, agreement=judge_agreement(runs))
+
+
+async def run_one(p: Prepared, cache: VerdictCache, bar: Progress) -> JudgeRun:
+    """One judge from prepared requests to its :class:`JudgeRun`."""
+    jobs = [job for planned in (*p.planned, *p.anchor_planned) for job in planned.jobs]
+    task = bar.add_task(f"judge {p.config.name}", total=len({j.key for j in jobs}))
+    backend = make_backend(p.config)
+    budget = Budget(p.config, p.price)
+    engine = Engine(p.config, backend, cache, budget, rubric=p.rubric.name, model_identity=p.model_identity,
+                    on_done=lambda n: bar.advance(task, n))
+    started = time.perf_counter()
+    try:
+        answers = await engine.run(jobs)
+    finally:
+        await backend.aclose()
+    wall = time.perf_counter() - started
+    verdicts = aggregate.verdicts(p.planned, answers, p.rubric)
+    calibration = None
+    if p.anchors and p.config.anchors:
+        judged = aggregate.verdicts(p.anchor_planned, answers, p.rubric)
+        calibration = calibrate(p.config.anchors, p.anchors, judged, p.rubric)
+    c = engine.counters
+    pointwise = p.config.protocol == "pointwise"
+    return JudgeRun(
+        name=p.config.name, backend=p.config.backend, model=p.config.model, rubric=p.rubric.name,
+        rubric_version=p.rubric.version, rubric_hash=p.rubric.content_hash, protocol=p.config.protocol,
+        items=len(p.items),
+        scores=aggregate.model_scores(verdicts) if pointwise else {},
+        pairwise={} if pointwise else aggregate.pairwise_stats(verdicts),
+        unparseable=sum(v.status == "unparseable" for v in verdicts),
+        failed=sum(v.status == "error" for v in verdicts),
+        requests=c.requests, retries=c.retries, cache_hits=c.cache_hits,
+        input_tokens=c.input_tokens, output_tokens=c.output_tokens,
+        cost_usd=budget.spent_usd if p.price is not None else None, wall_s=round(wall, 3),
+        calibration=calibration, verdicts=verdicts)
