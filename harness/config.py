@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ConfigError
+from harness.judge.config import JudgeConfig
 
 
 class _Strict(BaseModel):
@@ -38,6 +39,14 @@ class DataConfig(_Strict):
     format: str = "auto"
 
 
+class ReviewConfig(_Strict):
+    """LLM review of a sample of training rows (synthetic-data review rubric)."""
+
+    judge: str  # a name in the suite's `judges:`
+    fraction: float = Field(0.1, gt=0, le=1)
+    seed: int = 0
+
+
 class AuditConfig(_Strict):
     enabled: bool = True
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
@@ -45,6 +54,7 @@ class AuditConfig(_Strict):
     max_seq_len: int | None = Field(None, gt=0)
     benchmarks: dict[str, str] = Field(default_factory=dict)
     templates: bool = True
+    review: ReviewConfig | None = None
 
 
 TRIAL_KEYS = (
@@ -224,6 +234,7 @@ class SuiteConfig(_Strict):
     audit: AuditConfig = AuditConfig()
     sweep: SweepConfig = SweepConfig()
     score: ScoreConfig = ScoreConfig()
+    judges: list[JudgeConfig] = Field(default_factory=list)
     gates: list[str] = Field(default_factory=list)
     source: str = Field("", exclude=True)
 
@@ -237,6 +248,9 @@ class SuiteConfig(_Strict):
                 raise ValueError(f"score.metrics[{i}]: unknown metric {m!r}{hint}")
         if "mmlu" in self.score.metrics and self.score.mmlu is None:
             raise ValueError("score.mmlu: the metric 'mmlu' needs score.mmlu.path")
+        names = [j.name for j in self.judges]
+        if self.audit.review and self.audit.review.judge not in names:
+            raise ValueError(f"audit.review.judge: {self.audit.review.judge!r} is not in judges ({names})")
         return self
 
     @property
@@ -328,6 +342,11 @@ def _check_paths(suite: SuiteConfig, path: Path) -> None:
     if suite.score.mmlu:
         checks.append(("score.mmlu.path", suite.score.mmlu.path))
     checks += [(f"audit.benchmarks.{k}", v) for k, v in suite.audit.benchmarks.items()]
+    for i, judge in enumerate(suite.judges):
+        if judge.anchors:
+            checks.append((f"judges[{i}].anchors", judge.anchors))
+        if judge.backend == "local":
+            checks.append((f"judges[{i}].model", judge.model))
     tmpl = suite.base.chat_template
     if tmpl and tmpl != "plain":
         checks.append(("base.chat_template", tmpl))

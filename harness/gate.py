@@ -109,11 +109,26 @@ def _audit(results: RunResults, what: str) -> float:
 
 
 def _judge(results: RunResults, what: str) -> float:
+    """``judge.<name>.<figure>``: win_rate, win_rate_adjusted, position_consistency (pairwise, the
+    candidate vs base), mean (pointwise, the candidate), kappa, unparseable."""
     name, _, field = what.partition(".")
-    figures = results.meta.get("judge_figures", {}).get(name)
-    if not figures or field not in figures:
-        raise _Missing(f"no judge figure {what!r}")
-    return float(figures[field])
+    run = next((r for r in (results.judges.runs if results.judges else []) if r.name == name), None)
+    if run is None:
+        raise _Missing(f"no judge named {name!r} in results")
+    value: float | None = None
+    if field in {"win_rate", "win_rate_adjusted", "position_consistency"}:
+        stats = run.pairwise.get(results.candidate or "")
+        value = getattr(stats, field) if stats else None
+    elif field == "mean":
+        score = run.scores.get(results.candidate or "")
+        value = score.mean if score else None
+    elif field == "kappa":
+        value = run.calibration.kappa if run.calibration else None
+    elif field in {"unparseable", "failed"}:
+        value = float(getattr(run, field))
+    if value is None:
+        raise _Missing(f"judge {name!r} has no figure {field!r} for {results.candidate!r}")
+    return float(value)
 
 
 def evaluate_gates(results: RunResults, expressions: Sequence[str]) -> list[GateResult]:

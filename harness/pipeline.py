@@ -13,11 +13,13 @@ from typing import Any
 
 from harness.config import SuiteConfig
 from harness.data import load_records
+from harness.data.record import Record
 from harness.gate import evaluate_gates
 from harness.io import atomic_write_text
+from harness.judge.results import JudgeReport
 from harness.models.loading import LoadedModel, load_tokenizer
 from harness.progress import console
-from harness.results import AuditResult, ItemScore, RunResults, SweepResult, write_json
+from harness.results import AuditResult, CheckRun, ItemScore, RunResults, SweepResult, write_json
 from harness.train.sweep import load_suite_base, run_sweep
 
 RESULTS = "results.json"
@@ -58,9 +60,69 @@ def audit_suite(
         tokenizer=tokenizer if suite.audit.templates else None,
         progress=progress,
     )
+    if suite.audit.review is not None:
+        result = review_suite(suite, train, result, out)
     write_json(result, out / "audit.json")
     render_audit(result, out / "audit.html", title=f"{suite.name}: dataset audit")
     return result
+
+
+def review_suite(suite: SuiteConfig, train: list[Record], audit: AuditResult, out: Path) -> AuditResult:
+    """Send a sample of training rows to the suite's review judge; add its findings to the audit."""
+    from harness.judge import review_dataset
+
+    review = suite.audit.review
+    assert review is not None
+    judge = next(j for j in suite.judges if j.name == review.judge)
+    findings = review_dataset(
+        train,
+        judge,
+        fraction=review.fraction,
+        seed=review.seed,
+        cache_path=out / "cache" / "judge.sqlite",
+        rubric_dirs=[suite.folder / "judges"],
+    )
+    run = CheckRun(
+        check="judge_review",
+        findings=len(findings),
+        params={
+            "judge": judge.name,
+            "rubric": judge.rubric,
+            "fraction": review.fraction,
+            "seed": review.seed,
+        },
+    )
+    return audit.model_copy(update={"findings": [*audit.findings, *findings], "checks": [*audit.checks, run]})
+
+
+def judge_suite(
+    suite: SuiteConfig, items: list[ItemScore], candidate: str | None, out: Path
+) -> JudgeReport | None:
+    """Judge the base and the selected candidate on the eval items with every configured judge."""
+    if not suite.judges or candidate is None:
+        return None
+    from harness.judge import JudgeItem, run_judges
+
+    grouped: dict[str, dict[str, ItemScore]] = {}
+    for it in items:
+        if it.model in ("base", candidate):
+            grouped.setdefault(it.item_id, {})[it.model] = it
+    judge_items = [
+        JudgeItem(
+            item_id=item_id,
+            prompt=pair["base"].prompt,
+            reference=pair["base"].reference or None,
+            outputs={m: s.output for m, s in pair.items()},
+        )
+        for item_id, pair in grouped.items()
+        if len(pair) == 2
+    ]
+    return run_judges(
+        suite.judges,
+        judge_items,
+        cache_path=out / "cache" / "judge.sqlite",
+        rubric_dirs=[suite.folder / "judges"],
+    )
 
 
 def select_candidate(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> str | None:
@@ -100,6 +162,10 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     console.rule("[bold]score")
     adapters = {t.name: t.adapter_path for t in sweep.trials}
     evaluation = evaluate(suite, adapters, loaded=loaded, cache_path=cache_path(out), progress=progress)
+    judges = None
+    if suite.judges:
+        console.rule("[bold]judge")
+        judges = judge_suite(suite, evaluation.items, select_candidate(suite, evaluation.models), out)
     return finish(
         suite,
         out,
@@ -108,6 +174,7 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
         models=evaluation.models,
         comparisons=evaluation.comparisons,
         items=evaluation.items,
+        judges=judges,
         hashes=evaluation.hashes,
         meta={"forward_passes": evaluation.forward_passes},
     )
@@ -128,6 +195,7 @@ def finish(
     items: list[ItemScore],
     hashes: dict[str, str],
     meta: dict[str, Any],
+    judges: JudgeReport | None = None,
 ) -> RunResults:
     """Assemble results, evaluate gates, write results.json, items.jsonl and the HTML report."""
     from harness.report import render_run
@@ -139,6 +207,7 @@ def finish(
         comparisons=comparisons,
         audit=audit,
         sweep=sweep,
+        judges=judges,
         candidate=candidate,
         hashes=hashes,
         meta=meta,

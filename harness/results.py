@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import DataError
 from harness.io import atomic_write_text
+from harness.judge.results import JudgeReport
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
@@ -157,6 +158,7 @@ class RunResults(_Frozen):
     gates: list[GateResult] = Field(default_factory=list)
     audit: AuditResult | None = None
     sweep: SweepResult | None = None
+    judges: JudgeReport | None = None
     candidate: str | None = None
     hashes: dict[str, str] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
