@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from harness.data.labels import RenderError, label_record
+from harness.data.labels import RenderError, label_records
 from harness.data.record import Record
 
 
@@ -35,11 +35,9 @@ def tokenize_records(tokenizer: Any, records: Sequence[Record], max_len: int) ->
     ids: list[list[int]] = []
     labels: list[list[int]] = []
     skipped: dict[int, str] = {}
-    for rec in records:
-        try:
-            lab = label_record(tokenizer, rec, max_len)
-        except RenderError as exc:
-            skipped[rec.index] = f"template error: {exc}"
+    for rec, lab in zip(records, label_records(tokenizer, records, max_len), strict=True):
+        if isinstance(lab, RenderError):
+            skipped[rec.index] = f"template error: {lab}"
             continue
         if lab.loss_tokens == 0:
             # Nothing to learn (empty target, or the response was cut away by truncation).
