@@ -200,6 +200,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from harness.config import load_suite
+
+    suite = load_suite(args.suite)
+    from harness.data import load_records
+    from harness.pipeline import default_out
+    from harness.progress import console
+    from harness.results import load_sweep
+    from harness.train.merge import merge_adapter
+
+    out = _out(args, default_out(suite))
+    sweep = load_sweep(out / "sweep.json")
+    trial = next((t for t in sweep.trials if t.name == args.trial), None)
+    if trial is None:
+        names = ", ".join(t.name for t in sweep.trials)
+        raise ConfigError(f"no trial {args.trial!r} in {out / 'sweep.json'} (trials: {names})")
+    tmpl = suite.base.chat_template
+    sample = load_records(suite.resolve(suite.data.eval), suite.data.format)[: args.sample]
+    check = merge_adapter(
+        suite.resolve(suite.base.path),
+        trial.adapter_path,
+        Path(args.to),
+        chat_template=str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl,
+        stop_token_ids=suite.base.stop_token_ids or [],
+        sample=sample,
+        max_new_tokens=suite.score.max_new_tokens,
+    )
+    console.print(
+        f"merged {trial.name} -> {args.to}: {check.same_outputs}/{check.samples} outputs identical "
+        f"to the unmerged adapter, max logit diff {check.max_logit_diff:.2e}"
+    )
+    return EXIT_PASS
+
+
 def cmd_baseline(args: argparse.Namespace) -> int:
     from harness.baseline import accept_baseline
     from harness.progress import console
@@ -258,6 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("dir")
     rep.add_argument("--debug", action="store_true")
     rep.set_defaults(func=cmd_report)
+
+    exp = sub.add_parser("export", help="merge a trial's adapter into the base (16/32-bit) and save it")
+    exp.add_argument("suite")
+    exp.add_argument("--trial", required=True)
+    exp.add_argument("--to", required=True, help="folder for the merged model")
+    exp.add_argument("--sample", type=int, default=16, help="eval prompts to check merged == unmerged on")
+    common(exp)
+    exp.set_defaults(func=cmd_export)
 
     base = sub.add_parser("baseline", help="manage baselines")
     base_sub = base.add_subparsers(dest="action", required=True)

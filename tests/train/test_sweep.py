@@ -142,3 +142,28 @@ def test_half_written_checkpoint_is_not_resumed(tmp_path: Path) -> None:
     assert resumable_checkpoint(folder) == str(good)
     assert not half.exists()
     assert resumable_checkpoint(tmp_path / "none") is None
+
+
+def test_merge_and_export_agrees_with_adapter(
+    finished_sweep: tuple[Path, SweepResult], tmp_path: Path, tiny_suite_path: Path
+) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from harness.data import load_records
+    from harness.train.merge import merge_adapter
+
+    _, sweep = finished_sweep
+    suite = load_suite(tiny_suite_path)
+    sample = load_records(suite.resolve(suite.data.eval))[:6]
+    check = merge_adapter(
+        suite.resolve(suite.base.path),
+        sweep.trials[1].adapter_path,
+        tmp_path / "merged",
+        chat_template=None,
+        stop_token_ids=[1, 2],
+        sample=sample,
+        max_new_tokens=24,
+    )
+    assert check.ok and check.samples == 6 and check.max_logit_diff < 1e-3
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged")
+    assert not any("lora" in name for name, _ in merged.named_parameters())
