@@ -1,0 +1,41 @@
+"""The audit's parameters (frozen): defaults are the issue's, every check reports the ones it used."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+    shingle_size: int = Field(5, ge=1)  # word 5-grams
+    num_perm: int = Field(128, ge=2)
+    ngram: int = Field(13, ge=2)  # leakage / contamination n-gram
+    max_seq_len: int | None = Field(None, gt=0)  # passed through to the template audit
+    executor: Literal["local", "ray"] = "local"
+    workers: int | None = Field(None, ge=1)  # None: os.cpu_count()
+    show_examples: int = Field(5, ge=0)  # rendered examples the template audit shows
+
+    # Beyond the contract: knobs with defaults, reported in each CheckRun's params.
+    seed: int = 1  # MinHash permutation seed (datasketch's default)
+    lsh_weights: tuple[float, float] = (0.05, 0.95)  # datasketch _optimal_param (FP, FN) weights
+    min_field_words: int = Field(5, ge=1)  # prompt/response exact and near matches need this many words
+    boilerplate_share: float = Field(0.01, gt=0, le=1)  # a gram in more rows than this share ...
+    boilerplate_min_rows: int = Field(10, ge=1)  # ... and than this many rows is boilerplate
+    benchmark_part_words: int = Field(8, ge=1)  # n for benchmark parts too short for the n-gram
+    short_target_median_words: float = 5.0  # one-word targets are flagged above this median
+    outlier_z: float = Field(3.5, gt=0)  # robust z-score limit (median/MAD of log word counts)
+    format_share: float = Field(0.8, gt=0, le=1)  # a format most targets share ...
+    label_set_max: int = Field(20, ge=1)  # ... JSON object, or at most this many labels
+    max_findings_per_check: int = Field(500, ge=1)  # per-row findings beyond this are grouped
+    max_members: int = Field(20, ge=1)  # members/rows listed in one finding's details
+    semantic: bool = False  # paraphrase checks with all-MiniLM-L6-v2 (extra "semantic"; slow on CPU)
+    semantic_threshold: float = Field(0.9, gt=0, le=1)  # cosine similarity of prompt embeddings
+    semantic_max_rows: int = Field(20_000, ge=1)  # semantic duplicates compare all train pairs
+
+    def boilerplate_rows(self, rows: int) -> int:
+        """Rows a gram may appear in before it counts as boilerplate."""
+        return max(self.boilerplate_min_rows, int(self.boilerplate_share * rows))

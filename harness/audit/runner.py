@@ -1,0 +1,200 @@
+"""``run_audit``: scan the splits once, run every check, return a typed :class:`AuditResult`.
+
+Order matters for speed: benchmark indexes are built first and the eval split
+is scanned next (it is small, and its n-grams become an index), so that the
+one pass over the large train split can probe both indexes while it computes
+keys and signatures. Every check then reads those scans.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.audit.benchmarks import BenchmarkDoc
+from harness.audit.contamination import BenchIndex, build_bench_index, contamination
+from harness.audit.duplicates import NORMALIZATION, exact_duplicates
+from harness.audit.evidence import CheckTimer
+from harness.audit.executors import FieldJob, resolve_workers, run_scans
+from harness.audit.leakage import leakage
+from harness.audit.near_duplicates import lsh_settings, near_duplicates
+from harness.audit.ngrams import GramIndex, Hits
+from harness.audit.params import AuditParams
+from harness.audit.progress import Steps
+from harness.audit.quality import empty_targets, format_outliers, length_outliers, short_targets
+from harness.audit.scan import ScanSpec
+from harness.audit.semantic import run_semantic
+from harness.audit.splits import FIELDS, SplitData, field_texts
+from harness.audit.templates_bridge import run_template_audit
+from harness.data.record import Record
+from harness.results import AuditResult, Split
+
+__all__ = ["AuditParams", "run_audit"]
+
+
+class _Scanned:
+    """A scanned split plus which probe each field's hits belong to."""
+
+    def __init__(self, data: SplitData, probe_names: dict[str, list[str]]) -> None:
+        self.data = data
+        self.probe_names = probe_names
+
+    def hits(self, field: str, name: str) -> Hits:
+        return self.data.scans[field].hits[self.probe_names[field].index(name)]
+
+
+def _spec(params: AuditParams, **kw: Any) -> ScanSpec:
+    return ScanSpec(shingle_size=params.shingle_size, num_perm=params.num_perm, seed=params.seed, **kw)
+
+
+def _scan(split: Split, records: Sequence[Record], probes: dict[str, dict[str, GramIndex | BenchIndex]],
+          params: AuditParams, steps: Steps, collect: bool) -> _Scanned:
+    texts = field_texts(records)
+    names = {f: list(probes.get(f, {})) for f in FIELDS}
+    jobs = []
+    for f in FIELDS:
+        found = [p.grams.probe if isinstance(p, BenchIndex) else p.probe for p in probes.get(f, {}).values()]
+        jobs.append(FieldJob(f, texts[f], _spec(params, probes=tuple(found),
+                                                collect_ngram=params.ngram if collect else None)))
+    advance = steps.task(f"scan {split} ({len(records)} rows x {len(FIELDS)} fields)",
+                         len(records) * len(FIELDS))
+    scans = run_scans(jobs, executor=params.executor, workers=params.workers, advance=advance)
+    return _Scanned(SplitData(split, records, texts, scans), names)
+
+
+def _eval_indexes(scanned: _Scanned, params: AuditParams) -> dict[str, GramIndex]:
+    out = {}
+    for f in FIELDS:
+        grams = scanned.data.scans[f].grams
+        assert grams is not None
+        out[f] = GramIndex.build(grams[0], grams[1], scanned.data.size, (params.ngram,),
+                                 max_share=params.boilerplate_share, min_docs=params.boilerplate_min_rows)
+    return out
+
+
+def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
+              benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None = None,
+              params: AuditParams | None = None, tokenizer: Any = None,
+              progress: bool = True) -> AuditResult:
+    """Run every check on ``train`` (and ``eval``, and ``benchmarks``); see ``harness.audit``."""
+    params = params or AuditParams()
+    start = time.perf_counter()
+    stages: dict[str, float] = {}
+    timer = CheckTimer()
+    with Steps(progress) as steps:
+        t = time.perf_counter()
+        benches = {name: build_bench_index(name, docs, params) for name, docs in (benchmarks or {}).items()}
+        stages["benchmark_index"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ev = _scan("eval", eval, {"record": dict(benches)}, params, steps, True) if eval else None
+        indexes = _eval_indexes(ev, params) if ev else {}
+        stages["scan_eval"] = time.perf_counter() - t
+        t = time.perf_counter()
+        probes: dict[str, dict[str, GramIndex | BenchIndex]] = {f: {} for f in FIELDS}
+        for f in FIELDS:
+            if f in indexes:
+                probes[f]["eval"] = indexes[f]
+        probes["record"].update(benches)
+        tr = _scan("train", train, probes, params, steps, False)
+        stages["scan_train"] = time.perf_counter() - t
+        _run_checks(timer, tr, ev, indexes, benches, params, steps)
+        run_semantic(timer, tr.data, ev.data if ev else None, params)
+        run_template_audit(timer, tokenizer, train, params, steps)
+    seconds = time.perf_counter() - start
+    return AuditResult(findings=timer.findings, checks=timer.runs,
+                       summary=_summary(timer, train, eval, benches, params, stages, seconds))
+
+
+def _splits(tr: _Scanned, ev: _Scanned | None) -> list[SplitData]:
+    return [tr.data] + ([ev.data] if ev else [])
+
+
+def _run_checks(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: dict[str, GramIndex],
+                benches: dict[str, BenchIndex], params: AuditParams, steps: Steps) -> None:
+    splits = _splits(tr, ev)
+    names = [s.split for s in splits]
+    with timer.check("exact_duplicates", {"normalization": NORMALIZATION, "splits": names}) as found:
+        for data in splits:
+            found += exact_duplicates(data, params)
+    steps.done("exact duplicates")
+    near_params: dict[str, Any] = {**lsh_settings(params), "splits": names}
+    with timer.check("near_duplicates", near_params) as found:
+        for data in splits:
+            result = near_duplicates(data, params)
+            found += result.findings
+            near_params[f"{data.split}_stats"] = result.stats
+    steps.done("near duplicates")
+    _leakage(timer, tr, ev, indexes, params)
+    steps.done("leakage")
+    _contamination(timer, tr, ev, benches, params)
+    steps.done("contamination")
+    _quality(timer, splits, params)
+    steps.done("target defects")
+
+
+def _leakage(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: dict[str, GramIndex],
+             params: AuditParams) -> None:
+    leak_params: dict[str, Any] = {
+        "fields": list(FIELDS), "kinds": ["exact", "near_duplicate", "ngram"], "ngram": params.ngram,
+        "tokens": "lowercase word tokens, punctuation stripped (GPT-3 appendix C)",
+        "near_duplicate_threshold": params.near_duplicate_threshold,
+        "min_field_words": params.min_field_words,
+        "boilerplate": f"grams in more than max({params.boilerplate_min_rows}, "
+                       f"{params.boilerplate_share:g} x rows) rows are ignored"}
+    if ev is None:
+        timer.skipped("leakage", "no eval set", leak_params)
+        return
+    with timer.check("leakage", leak_params) as found:
+        hits = {f: tr.hits(f, "eval") for f in FIELDS}
+        result = leakage(tr.data, ev.data, indexes, hits, params)
+        found += result.findings
+        leak_params["stats"] = result.stats
+
+
+def _contamination(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, benches: dict[str, BenchIndex],
+                   params: AuditParams) -> None:
+    info: dict[str, Any] = {"ngram": params.ngram, "part_words": params.benchmark_part_words,
+                            "exact": "normalized prompt/response/record = normalized question or document"}
+    if not benches:
+        timer.skipped("contamination", "no benchmark given", info)
+        return
+    with timer.check("contamination", info) as found:
+        per: dict[str, Any] = {}
+        for name, bench in benches.items():
+            per[name] = {"docs": len(bench.docs), "grams": len(bench.grams.keys),
+                         "gram_lengths": list(bench.grams.probe.lengths)}
+            for s in [tr] + ([ev] if ev else []):
+                rows, stats = contamination(s.data, bench, s.hits("record", name), params)
+                found += rows
+                per[name][s.data.split] = stats
+        info["benchmarks"] = per
+
+
+def _quality(timer: CheckTimer, splits: list[SplitData], params: AuditParams) -> None:
+    with timer.check("empty_target", {"rule": "target is empty or whitespace only"}) as found:
+        for data in splits:
+            found += empty_targets(data, params)
+    for name, fn in (("short_target", short_targets), ("length_outlier", length_outliers),
+                     ("format_outlier", format_outliers)):
+        info: dict[str, Any] = {}
+        with timer.check(name, info) as found:
+            for data in splits:
+                rows, stats = fn(data, params)
+                found += rows
+                info[data.split] = stats
+
+
+def _summary(timer: CheckTimer, train: Sequence[Record], eval: Sequence[Record] | None,
+             benches: dict[str, BenchIndex], params: AuditParams, stages: dict[str, float],
+             seconds: float) -> dict[str, Any]:
+    counts: dict[str, dict[str, int]] = {}
+    for f in timer.findings:
+        counts.setdefault(f.check, {"error": 0, "warning": 0, "info": 0})[f.severity] += 1
+    severity = {s: sum(c[s] for c in counts.values()) for s in ("error", "warning", "info")}
+    return {"rows": {"train": len(train), "eval": len(eval or [])},
+            "benchmarks": {name: len(b.docs) for name, b in benches.items()},
+            "counts": counts, "severity": severity, "checks_run": [c.check for c in timer.runs],
+            "seconds": round(seconds, 3), "stages": {k: round(v, 3) for k, v in stages.items()},
+            "executor": params.executor, "workers": resolve_workers(params.workers),
+            "params": params.model_dump(mode="json"), **timer.extra_summary}
