@@ -19,7 +19,9 @@ REQUIRED = ("ours_s", "anchor_s", "ratio", "identical")
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in HERE.glob("*.py") if p.stem not in {"run", "__init__"} and not p.stem.startswith("_"))
+    return sorted(
+        p.stem for p in HERE.glob("*.py") if p.stem not in {"run", "__init__"} and not p.stem.startswith("_")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,13 @@ pytestmark = pytest.mark.slow
 
 
 def run_pytest(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,9 @@ def suites(tmp_path_factory: pytest.TempPathFactory, tiny_suite_path: Path) -> P
     text = tiny_suite_path.read_text()
     for name in ("train.jsonl", "eval.jsonl", "general.jsonl"):
         text = text.replace(f": {name}", f": {tiny_suite_path.parent / name}")
-    text = text.replace("../../../suites/demo/model", str(tiny_suite_path.parents[2] / "suites" / "demo" / "model"))
+    text = text.replace(
+        "../../../suites/demo/model", str(tiny_suite_path.parents[2] / "suites" / "demo" / "model")
+    )
     (folder / "ok.yaml").write_text(text)
     (folder / "impossible.yaml").write_text(text.replace("  - exact_match >= 0.0", "  - exact_match >= 1.5"))
     return folder
@@ -31,8 +38,9 @@ def suites(tmp_path_factory: pytest.TempPathFactory, tiny_suite_path: Path) -> P
 
 def test_suite_file_as_tests_passes_with_junit_and_report(suites: Path) -> None:
     out = suites / "out-ok"
-    proc = run_pytest([str(suites / "ok.yaml"), f"--harness-out={out}", f"--junitxml={out / 'junit.xml'}"],
-                      cwd=suites)
+    proc = run_pytest(
+        [str(suites / "ok.yaml"), f"--harness-out={out}", f"--junitxml={out / 'junit.xml'}"], cwd=suites
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     assert suite is not None
@@ -61,8 +69,10 @@ def test_fixtures_expose_results(suites: Path) -> None:
         "    c = harness_results.delta('json_valid')\n"
         "    assert c.n == 16 and c.ci_low <= c.delta <= c.ci_high\n"
         "def test_audit_ran(harness_audit):\n"
-        "    assert any(c.check == 'leakage' for c in harness_audit.checks)\n")
-    proc = run_pytest([str(test), f"--harness-suite={suites / 'ok.yaml'}", f"--harness-out={suites / 'out-fx'}"],
-                      cwd=suites)
+        "    assert any(c.check == 'leakage' for c in harness_audit.checks)\n"
+    )
+    proc = run_pytest(
+        [str(test), f"--harness-suite={suites / 'ok.yaml'}", f"--harness-out={suites / 'out-fx'}"], cwd=suites
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "2 passed" in proc.stdout
