@@ -1,0 +1,240 @@
+"""Score the base and every adapter on the same held-out items, in one process, on one base load.
+
+Metric names (stable: gates key on them) and the ``score.metrics`` selector that yields each:
+
+=====================  ==============  ==============================================================
+metric                 selector        value
+=====================  ==============  ==============================================================
+``exact_match``        exact_match     fraction 0-1 (normalization: :mod:`harness.score.exact`)
+``f1``                 f1              mean token F1, 0-1
+``rouge_l``            rouge_l         mean ROUGE-L F, 0-1
+``json_valid``         json            fraction of outputs that are a JSON *object* with at least
+                                       ``score.json_keys`` (:mod:`harness.score.format`)
+``schema_valid``       schema          fraction valid against ``score.json_schema``
+``regex_match``        regex           fraction fully matching ``score.regex``
+``eval_perplexity``    perplexity      token perplexity of the eval *responses* (training masking)
+``general_perplexity`` perplexity      token perplexity of ``data.general`` (the forgetting canary)
+``mmlu``               mmlu            lm-eval acc in PERCENT points 0-100, micro over all items
+``mmlu/<subject>``     mmlu            the same, per subject
+=====================  ==============  ==============================================================
+
+Each selector yields exactly its own metric(s): ``exact_match`` does not bring
+``f1``/``rouge_l`` along (list them to get them). Generation (batched, greedy
+unless the suite samples, through the chat template with the generation prompt,
+``max_new_tokens`` from the suite, cut at the stop tokens) runs once per model
+when any generation metric is selected. An eval item whose prompt the template
+refuses is scored on an empty output, with the reason in ``items.jsonl``.
+
+Every metric is compared, base vs each adapter, on the same items
+(:mod:`harness.score.compare`). Per-item results are cached
+(:mod:`harness.cache`) under the hashes of the base weights, quantization,
+tokenizer + template, adapter weights, computation settings, item content and
+:data:`SCORER_VERSION`: a rerun with unchanged weights runs no forward pass, and a
+changed adapter recomputes only its own items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.cache import ScoreCache
+from harness.config import SuiteConfig
+from harness.errors import ConfigError
+from harness.io import sha256_text
+from harness.models.loading import LoadedModel
+from harness.progress import console
+from harness.results import Comparison, ItemScore
+from harness.score.compare import (
+    GENERATION_METRICS,
+    ItemValues,
+    MetricSpec,
+    aggregate,
+    compare,
+    mmlu_spec,
+    perplexity_spec,
+)
+from harness.score.generation import render_prompts, settings_for
+from harness.score.jobs import SCORER_VERSION, Job, Values, generation_job, mmlu_job, nll_job, run_jobs
+from harness.score.models import ModelPool, check_adapter_dir
+from harness.score.perplexity import Prepared, prepare
+from harness.score.plan import BASE, Identity, ScorePlan, adapter_hashes, identify, make_plan
+from harness.score.scoring import ItemTable, score_items
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    models: dict[str, dict[str, float]]  # "base" and each adapter name -> metric name -> value
+    comparisons: list[Comparison]  # every metric, base vs each adapter
+    items: list[ItemScore]  # per item per model (what items.jsonl holds)
+    forward_passes: dict[str, int]  # model name -> forward passes actually run (0 when all cached)
+    hashes: dict[str, str]  # base, adapters, tokenizer/template, data, scorer version...
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Model-free preparation: rendered prompts and labeled sequences, with what could not be prepared."""
+
+    prompts: dict[str, str]  # eval item id -> rendered prompt
+    prompt_errors: dict[str, str]
+    eval_nll: Prepared
+    eval_nll_ids: list[str]
+    general_nll: Prepared
+    general_nll_ids: list[str]
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """Per-item raw results of every model (before metrics), and what producing them cost."""
+
+    plan: ScorePlan
+    inputs: Inputs
+    raw: dict[str, dict[str, Values]]  # model -> kind ("gen", "nll-eval", ...) -> item id -> value
+    forward_passes: dict[str, int]
+    base_loads: int
+    hashes: dict[str, str]
+
+
+def evaluate(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
+             loaded: LoadedModel | None = None, cache_path: Path | None = None,
+             progress: bool = True) -> Evaluation:
+    """Score ``base`` and every adapter on the suite's held-out items; compare each adapter to the base.
+
+    ``loaded``: a base already in memory (reused as is; adapters attached here are detached again
+    at the end). When None, the base is loaded only if some result is not in the cache.
+    ``cache_path``: the SQLite score cache (None, or ``score.cache: false``: no cache).
+    """
+    return summarize(suite, run_models(suite, adapters, loaded=loaded, cache_path=cache_path,
+                                       progress=progress))
+
+
+def run_models(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
+               loaded: LoadedModel | None = None, cache_path: Path | None = None,
+               progress: bool = True, include_base: bool = True) -> RawRun:
+    """Raw per-item results of the base (unless ``include_base`` is False) and every adapter."""
+    if BASE in adapters:
+        raise ConfigError(f"an adapter cannot be named {BASE!r}: that name is the base model")
+    paths = {name: check_adapter_dir(name, p) for name, p in adapters.items()}
+    plan = make_plan(suite)
+    ident = identify(suite, loaded)
+    hashes = adapter_hashes(paths)
+    inputs = prepare_inputs(plan, ident)
+    jobs = build_jobs(suite, plan, ident, inputs, progress=progress)
+    pool = ModelPool(suite, loaded, paths, hashes)
+    store = ScoreCache(cache_path) if cache_path is not None and suite.score.cache else None
+    names = [BASE, *paths] if include_base else list(paths)
+    raw: dict[str, dict[str, Values]] = {}
+    try:
+        for name in names:
+            model_key = ident.model(hashes.get(name, "none")).key
+            raw[name] = run_jobs(name, model_key, jobs, pool, store)
+            if progress:
+                console.print(f"score {name}: {pool.forward[name]} forward passes"
+                              f"{' (all cached)' if pool.forward[name] == 0 else ''}")
+    finally:
+        pool.close()
+        if store is not None:
+            store.close()
+    return RawRun(plan, inputs, raw, {name: int(pool.forward[name]) for name in names}, pool.loads,
+                  evaluation_hashes(plan, ident, hashes, jobs))
+
+
+def summarize(suite: SuiteConfig, run: RawRun) -> Evaluation:
+    """Metrics, comparisons (each adapter against the base) and item rows from raw results."""
+    plan, inputs = run.plan, run.inputs
+    skipped = {**skipped_ids(inputs.eval_nll, plan, "eval"),
+               **skipped_ids(inputs.general_nll, plan, "general")}
+    items, values = score_items(ItemTable(plan, inputs.prompts, inputs.prompt_errors, skipped), run.raw)
+    models = {name: {metric: aggregate(spec_of(metric), v) for metric, v in per.items()}
+              for name, per in values.items()}
+    candidates = [name for name in run.raw if name != BASE]
+    comparisons = compare_all(suite, values, candidates) if BASE in values else []
+    return Evaluation(models=models, comparisons=comparisons, items=items,
+                      forward_passes=dict(run.forward_passes), hashes=dict(run.hashes))
+
+
+def prepare_inputs(plan: ScorePlan, ident: Identity) -> Inputs:
+    prompts: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if plan.generation:
+        rendered, failed = render_prompts(ident.tokenizer, plan.eval_records)
+        prompts = {_eval_id(plan, p): text for p, text in rendered.items()}
+        errors = {_eval_id(plan, p): why for p, why in failed.items()}
+    empty = Prepared([], [], [], {})
+    eval_nll = prepare(ident.tokenizer, plan.eval_records, plan.max_seq_len) if plan.perplexity else empty
+    general_nll = (prepare(ident.tokenizer, plan.general_records, plan.max_seq_len)
+                   if plan.perplexity and plan.general_records else empty)
+    return Inputs(prompts, errors,
+                  eval_nll, [_eval_id(plan, p) for p in eval_nll.positions],
+                  general_nll, [f"general/{plan.general_records[p].index}" for p in general_nll.positions])
+
+
+def _eval_id(plan: ScorePlan, position: int) -> str:
+    return f"eval/{plan.eval_records[position].index}"
+
+
+def skipped_ids(prep: Prepared, plan: ScorePlan, split: str) -> dict[str, str]:
+    records = plan.eval_records if split == "eval" else plan.general_records
+    return {f"{split}/{records[p].index}": why for p, why in prep.skipped.items()}
+
+
+def build_jobs(suite: SuiteConfig, plan: ScorePlan, ident: Identity, inputs: Inputs, *,
+               progress: bool) -> list[Job]:
+    jobs: list[Job] = []
+    batch = suite.score.batch_size
+    if plan.generation and inputs.prompts:
+        jobs.append(generation_job(inputs.prompts, settings_for(suite.score, ident.stop_token_ids),
+                                   progress=progress))
+    if inputs.eval_nll_ids:
+        jobs.append(nll_job("nll-eval", inputs.eval_nll, inputs.eval_nll_ids, max_len=plan.max_seq_len,
+                            batch_size=batch, progress=progress))
+    if inputs.general_nll_ids:
+        jobs.append(nll_job("nll-general", inputs.general_nll, inputs.general_nll_ids,
+                            max_len=plan.max_seq_len, batch_size=batch, progress=progress))
+    if plan.mmlu_items and suite.score.mmlu is not None:
+        jobs.append(mmlu_job(plan.mmlu_root, plan.mmlu_items, batch_size=suite.score.mmlu.batch_size,
+                             num_fewshot=int(getattr(suite.score.mmlu, "num_fewshot", 0) or 0),
+                             progress=progress))
+    return jobs
+
+
+def spec_of(metric: str) -> MetricSpec:
+    if metric in GENERATION_METRICS:
+        return GENERATION_METRICS[metric]
+    if metric.endswith("perplexity"):
+        return perplexity_spec(metric)
+    if metric == "mmlu" or metric.startswith("mmlu/"):
+        return mmlu_spec(metric)
+    raise KeyError(metric)
+
+
+def compare_all(suite: SuiteConfig, values: Mapping[str, Mapping[str, ItemValues]],
+                candidates: Sequence[str]) -> list[Comparison]:
+    out: list[Comparison] = []
+    for cand in candidates:
+        for metric, base_values in values[BASE].items():
+            if metric not in values[cand]:
+                continue
+            out.append(compare(spec_of(metric), BASE, base_values, cand, values[cand][metric],
+                               resamples=suite.score.bootstrap, confidence=suite.score.confidence))
+    return out
+
+
+def evaluation_hashes(plan: ScorePlan, ident: Identity, adapters: Mapping[str, str],
+                      jobs: Sequence[Job]) -> dict[str, str]:
+    out = {"base": ident.base_hash, "quantization": ident.quantization, "tokenizer": ident.tokenizer_hash,
+           "scorer_version": SCORER_VERSION}
+    out.update({f"adapter:{name}": h for name, h in adapters.items()})
+    out["data:eval"] = sha256_text(*(r.content_hash for r in plan.eval_records))
+    if plan.general_records:
+        out["data:general"] = sha256_text(*(r.content_hash for r in plan.general_records))
+    if plan.mmlu_items:
+        out["data:mmlu"] = sha256_text(*(i.content_hash for i in plan.mmlu_items))
+    for job in jobs:
+        out[f"settings:{job.kind}"] = job.settings
+        out[f"items:{job.kind}"] = sha256_text(*sorted(job.items.values()))
+    return out
+
+
+__all__ = ["SCORER_VERSION", "Evaluation", "RawRun", "evaluate", "run_models", "summarize"]

@@ -1,0 +1,153 @@
+"""Turn raw per-item results (outputs, token NLLs, MMLU verdicts) into per-item scores and metric values.
+
+Item ids: ``eval/<index>`` (the record's 0-based number in the eval file),
+``general/<index>``, ``mmlu/<subject>/<row>``. In ``items.jsonl`` each row's
+``scores`` holds the selected generation metrics (0/1 or 0-1), and where
+measured ``eval_perplexity`` / ``general_perplexity`` (the item's own token
+perplexity) with ``eval_tokens`` / ``general_tokens``, and ``mmlu`` (0 or 1 per
+item; the aggregate is in percent). ``reasons`` says why a format check failed
+or why an item could not be scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.results import ItemScore
+from harness.score.compare import ItemValues
+from harness.score.exact import exact_match, rouge_l, token_f1
+from harness.score.mmlu import LETTERS
+from harness.score.plan import ScorePlan
+
+Values = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ItemTable:
+    """What scoring needs besides the raw results: the plan, prompts, and model-free failures."""
+
+    plan: ScorePlan
+    prompts: dict[str, str]
+    prompt_errors: dict[str, str]
+    nll_skipped: dict[str, str]
+
+
+@dataclass
+class _Acc:
+    """Per-metric numerators and denominators of one model, by item id."""
+
+    num: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    den: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, metric: str, item: str, value: float, weight: float | None = None) -> None:
+        self.num[metric][item] = value
+        if weight is not None:
+            self.den[metric][item] = weight
+
+    def values(self) -> dict[str, ItemValues]:
+        return {m: ItemValues(dict(num), dict(self.den[m]) if m in self.den else None)
+                for m, num in self.num.items()}
+
+
+def score_items(table: ItemTable, raw: Mapping[str, Mapping[str, Values]]
+                ) -> tuple[list[ItemScore], dict[str, dict[str, ItemValues]]]:
+    """Every model's item rows, and its per-metric item values (for aggregates and comparisons)."""
+    items: list[ItemScore] = []
+    values: dict[str, dict[str, ItemValues]] = {}
+    for name, kinds in raw.items():
+        acc = _Acc()
+        items += _eval_rows(table, name, kinds, acc)
+        items += _general_rows(table, name, kinds.get("nll-general", {}), acc)
+        items += _mmlu_rows(table, name, kinds.get("mmlu", {}), acc)
+        values[name] = acc.values()
+    return items, values
+
+
+def generation_scores(plan: ScorePlan, output: str,
+                      reference: str) -> tuple[dict[str, float], dict[str, str]]:
+    text: dict[str, Callable[[str, str, Any], float]] = {
+        "exact_match": exact_match, "f1": token_f1, "rouge_l": rouge_l}
+    checks = {"json_valid": plan.formats.json_valid, "schema_valid": plan.formats.schema_valid,
+              "regex_match": plan.formats.regex_match}
+    scores: dict[str, float] = {}
+    reasons: dict[str, str] = {}
+    for metric in plan.generation_metrics:
+        if metric in text:
+            scores[metric] = text[metric](output, reference, plan.normalizer)
+        else:
+            ok, why = checks[metric](output)
+            scores[metric] = float(ok)
+            if why:
+                reasons[metric] = why
+    return scores, reasons
+
+
+def _eval_rows(table: ItemTable, name: str, kinds: Mapping[str, Values], acc: _Acc) -> list[ItemScore]:
+    plan = table.plan
+    gen, nll = kinds.get("gen", {}), kinds.get("nll-eval", {})
+    rows: list[ItemScore] = []
+    for rec in plan.eval_records:
+        item = f"eval/{rec.index}"
+        output = str(gen.get(item, {}).get("output", ""))
+        scores: dict[str, float] = {}
+        reasons: dict[str, str] = {}
+        if plan.generation:
+            scores, reasons = generation_scores(plan, output, rec.response)
+            if item in table.prompt_errors:
+                reasons["generation"] = table.prompt_errors[item]
+            for metric, value in scores.items():
+                acc.add(metric, item, value)
+        if plan.perplexity:
+            _add_nll(acc, "eval", item, nll.get(item), table.nll_skipped.get(item), scores, reasons)
+        if scores or reasons:
+            rows.append(ItemScore(item_id=item, model=name, prompt=rec.prompt, output=output,
+                                  reference=rec.response, scores=scores, reasons=reasons))
+    return rows
+
+
+def _add_nll(acc: _Acc, split: str, item: str, value: Mapping[str, Any] | None, skipped: str | None,
+             scores: dict[str, float], reasons: dict[str, str]) -> None:
+    metric = f"{split}_perplexity"
+    if value is None:
+        reasons[metric] = skipped or "not scored"
+        return
+    nll, tokens = float(value["nll"]), int(value["tokens"])
+    acc.add(metric, item, nll, float(tokens))
+    scores[metric] = math.exp(nll / tokens)
+    scores[f"{split}_tokens"] = float(tokens)
+
+
+def _general_rows(table: ItemTable, name: str, nll: Values, acc: _Acc) -> list[ItemScore]:
+    rows: list[ItemScore] = []
+    if not table.plan.perplexity:
+        return rows
+    for rec in table.plan.general_records:
+        item = f"general/{rec.index}"
+        scores: dict[str, float] = {}
+        reasons: dict[str, str] = {}
+        _add_nll(acc, "general", item, nll.get(item), table.nll_skipped.get(item), scores, reasons)
+        rows.append(ItemScore(item_id=item, model=name, prompt="", output="", reference=rec.text,
+                              scores=scores, reasons=reasons))
+    return rows
+
+
+def _mmlu_rows(table: ItemTable, name: str, verdicts: Values, acc: _Acc) -> list[ItemScore]:
+    rows: list[ItemScore] = []
+    for it in table.plan.mmlu_items:
+        found = verdicts.get(it.item_id)
+        if found is None:
+            continue
+        value = float(found["acc"])
+        acc.add("mmlu", it.item_id, value)
+        acc.add(f"mmlu/{it.subject}", it.item_id, value)
+        rows.append(ItemScore(item_id=it.item_id, model=name, prompt=it.question,
+                              output=LETTERS[int(found["pred"])], reference=LETTERS[it.answer],
+                              scores={"mmlu": value}))
+    return rows
+
+
+__all__ = ["ItemTable", "generation_scores", "score_items"]
