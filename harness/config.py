@@ -203,6 +203,7 @@ class MMLUConfig(_Strict):
     limit: int | None = Field(None, gt=0)
     subjects: list[str] = Field(default_factory=list)
     batch_size: int = Field(16, gt=0)
+    num_fewshot: int = Field(0, ge=0)
 
 
 class ScoreConfig(_Strict):
@@ -224,6 +225,11 @@ class ScoreConfig(_Strict):
     # How much worse than the base a metric may get before its comparison item fails
     # (in the metric's own units: points for mmlu, perplexity for the perplexities).
     tolerance: dict[str, float] = Field(default_factory=dict)
+    # Generation is greedy by default; sampled outputs are cached only when cache_sampled is set.
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    seed: int = 0
+    cache_sampled: bool = False
 
 
 class SuiteConfig(_Strict):
