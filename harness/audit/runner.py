@@ -17,6 +17,7 @@ from harness.audit.contamination import BenchIndex, build_bench_index, contamina
 from harness.audit.duplicates import NORMALIZATION, exact_duplicates
 from harness.audit.evidence import CheckTimer
 from harness.audit.executors import FieldJob, resolve_workers, run_scans
+from harness.audit.inputs import check_inputs
 from harness.audit.leakage import leakage
 from harness.audit.near_duplicates import lsh_settings, near_duplicates
 from harness.audit.ngrams import GramIndex, Hits
@@ -98,6 +99,7 @@ def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
         probes["record"].update(benches)
         tr = _scan("train", train, probes, params, steps, False)
         stages["scan_train"] = time.perf_counter() - t
+        check_inputs(timer, train, eval)
         _run_checks(timer, tr, ev, indexes, benches, params, steps)
         run_semantic(timer, tr.data, ev.data if ev else None, params)
         run_template_audit(timer, tokenizer, train, params, steps)
