@@ -65,14 +65,14 @@ class SuiteFile(pytest.File):
         if results.audit is not None:
             for check in results.audit.checks:
                 yield CheckItem.from_parent(
-                    self, name=f"audit::{check.check}", audit=results.audit, check=check.check
+                    self, name=f"audit[{check.check}]", audit=results.audit, check=check.check
                 )
         for i, gate in enumerate(results.gates):
-            yield GateItem.from_parent(self, name=f"gate[{i}]::{gate.expression}", results=results, index=i)
+            yield GateItem.from_parent(self, name=f"gate[{gate.expression}]", results=results, index=i)
         for c in results.comparisons:
             yield ComparisonItem.from_parent(
                 self,
-                name=f"compare::{c.metric}::{c.candidate}",
+                name=f"compare[{c.metric} {c.candidate}]",
                 results=results,
                 metric=c.metric,
                 candidate=c.candidate,

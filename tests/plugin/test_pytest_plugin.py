@@ -29,7 +29,7 @@ def suites(tmp_path_factory: pytest.TempPathFactory, tiny_suite_path: Path) -> P
     for name in ("train.jsonl", "eval.jsonl", "general.jsonl"):
         text = text.replace(f": {name}", f": {tiny_suite_path.parent / name}")
     text = text.replace(
-        "../../../suites/demo/model", str(tiny_suite_path.parents[2] / "suites" / "demo" / "model")
+        "../../../suites/demo/model", str(tiny_suite_path.parents[3] / "suites" / "demo" / "model")
     )
     (folder / "ok.yaml").write_text(text)
     (folder / "impossible.yaml").write_text(text.replace("  - exact_match >= 0.0", "  - exact_match >= 1.5"))
@@ -45,9 +45,9 @@ def test_suite_file_as_tests_passes_with_junit_and_report(suites: Path) -> None:
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     assert suite is not None
     names = [case.get("name") for case in suite.iter("testcase")]
-    assert any(n and n.startswith("audit::") for n in names)
-    assert any(n and n.startswith("gate[0]::exact_match") for n in names)
-    assert any(n and n.startswith("compare::exact_match::") for n in names)
+    assert "audit[leakage]" in names and "audit[loss_mask]" in names
+    assert "gate[exact_match >= 0.0]" in names and "gate[audit.leakage == 0]" in names
+    assert "compare[exact_match b]" in names
     assert int(suite.get("failures", "0")) == 0
     html = (out / "index.html").read_text()
     assert "PASS: all 2 gates passed" in html
