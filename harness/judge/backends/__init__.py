@@ -28,5 +28,12 @@ def make_backend(config: JudgeConfig) -> Backend:
     return LocalBackend(config)
 
 
-__all__ = ["Backend", "BackendError", "Completion", "FatalError", "RequestError", "TransientError",
-           "make_backend"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Completion",
+    "FatalError",
+    "RequestError",
+    "TransientError",
+    "make_backend",
+]

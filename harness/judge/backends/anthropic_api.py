@@ -7,7 +7,6 @@ Models that refuse it answer 400 naming it; it is then dropped for the run.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import anthropic
@@ -15,9 +14,10 @@ import anthropic
 from harness.judge.backends.base import (
     BackendError,
     Completion,
-    RequestError,
     TransientError,
+    classify_sdk_error,
     estimate_usage,
+    sdk_error_message,
     status_error,
 )
 from harness.judge.config import JudgeConfig
@@ -26,14 +26,18 @@ from harness.judge.secrets import api_key
 
 class AnthropicBackend:
     def __init__(self, config: JudgeConfig) -> None:
-        self._client = anthropic.AsyncAnthropic(api_key=api_key(config), base_url=config.base_url,
-                                                max_retries=0, timeout=config.timeout_s)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key(config), base_url=config.base_url, max_retries=0, timeout=config.timeout_s
+        )
         self._model = config.model
         self._temperature: float | None = 0.0
 
     async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
-        kwargs: dict[str, Any] = {"model": self._model, "max_tokens": max_tokens,
-                                  "messages": [{"role": "user", "content": user}]}
+        kwargs: dict[str, Any] = {
+            "model": self._model,
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": user}],
+        }
         if system:
             kwargs["system"] = system
         if self._temperature is not None:
@@ -67,21 +71,8 @@ def _completion(response: Any, system: str, user: str) -> Completion:
 
 
 def _message(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return exc.message
+    return sdk_error_message(exc)
 
 
 def _classify(exc: Exception) -> BackendError:
-    if isinstance(exc, anthropic.APIStatusError):
-        return status_error(exc.status_code, _message(exc), exc.response.headers)
-    if isinstance(exc, anthropic.APITimeoutError):
-        return TransientError("timed out")
-    if isinstance(exc, anthropic.APIConnectionError):
-        return TransientError(f"connection failed: {exc.message}")
-    if isinstance(exc, anthropic.APIResponseValidationError | json.JSONDecodeError | ValueError):
-        return TransientError(f"malformed response: {type(exc).__name__}")
-    return RequestError(f"{type(exc).__name__}: {exc}")
+    return classify_sdk_error(exc, anthropic)

@@ -14,7 +14,8 @@ import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from types import ModuleType
+from typing import Any, Protocol
 
 from harness.judge.secrets import redact
 
@@ -103,3 +104,32 @@ def _clamp(seconds: float) -> float:
 def estimate_usage(system: str, user: str, text: str) -> tuple[int, int]:
     """Token counts when a server reports none (about four characters a token)."""
     return max(1, (len(system) + len(user)) // 4), max(1, len(text) // 4)
+
+
+def sdk_error_message(exc: Any) -> str:
+    """The server's own message from an SDK status error (both SDKs wrap it the same way)."""
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(exc.message)
+
+
+def classify_sdk_error(exc: Exception, sdk: ModuleType) -> BackendError:
+    """Map an ``openai`` or ``anthropic`` SDK exception to our retry classes.
+
+    Both official SDKs share one generated error hierarchy (same class names), so
+    one mapping serves both; ``sdk`` is the module whose classes to test against.
+    """
+    import json
+
+    if isinstance(exc, sdk.APIStatusError):
+        return status_error(exc.status_code, sdk_error_message(exc), exc.response.headers)
+    if isinstance(exc, sdk.APITimeoutError):
+        return TransientError("timed out")
+    if isinstance(exc, sdk.APIConnectionError):
+        return TransientError(f"connection failed: {exc.message}")
+    if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError | ValueError):
+        return TransientError(f"malformed response: {type(exc).__name__}")
+    return RequestError(f"{type(exc).__name__}: {exc}")

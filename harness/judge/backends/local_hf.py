@@ -32,15 +32,22 @@ class LocalBackend:
         loaded = self._load()
         tok = loaded.tokenizer
         messages = ([{"role": "system", "content": system}] if system else []) + [
-            {"role": "user", "content": user}]
+            {"role": "user", "content": user}
+        ]
         rendered = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         prompt_tokens = len(encode_rendered(tok, rendered))
         context = int(getattr(loaded.model.config, "max_position_embeddings", 0) or 0)
         room = context - prompt_tokens if context else max_tokens
         if room < 1:
             raise RequestError(f"prompt is {prompt_tokens} tokens; the judge model's context is {context}")
-        text = generate(loaded.model, tok, [rendered], max_new_tokens=min(max_tokens, room),
-                        stop_token_ids=loaded.stop_token_ids, batch_size=1)[0]
+        text = generate(
+            loaded.model,
+            tok,
+            [rendered],
+            max_new_tokens=min(max_tokens, room),
+            stop_token_ids=loaded.stop_token_ids,
+            batch_size=1,
+        )[0]
         # Re-counted from the decoded text (the shared generate() returns text): close, not exact.
         output_tokens = len(tok(text, add_special_tokens=False)["input_ids"]) if text else 0
         return Completion(text, prompt_tokens, output_tokens)

@@ -6,7 +6,6 @@ so every attempt is counted and ``retry-after`` is honoured in one place.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import openai
@@ -14,9 +13,10 @@ import openai
 from harness.judge.backends.base import (
     BackendError,
     Completion,
-    RequestError,
     TransientError,
+    classify_sdk_error,
     estimate_usage,
+    sdk_error_message,
     status_error,
 )
 from harness.judge.config import JudgeConfig
@@ -25,8 +25,9 @@ from harness.judge.secrets import api_key
 
 class OpenAIBackend:
     def __init__(self, config: JudgeConfig) -> None:
-        self._client = openai.AsyncOpenAI(api_key=api_key(config), base_url=config.base_url,
-                                          max_retries=0, timeout=config.timeout_s)
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key(config), base_url=config.base_url, max_retries=0, timeout=config.timeout_s
+        )
         self._model = config.model
         # OpenAI's own API wants max_completion_tokens (newer models refuse max_tokens); servers that
         # mimic it (vLLM, llama.cpp) all read max_tokens.
@@ -35,7 +36,8 @@ class OpenAIBackend:
 
     async def complete(self, system: str, user: str, max_tokens: int) -> Completion:
         messages = ([{"role": "system", "content": system}] if system else []) + [
-            {"role": "user", "content": user}]
+            {"role": "user", "content": user}
+        ]
         kwargs: dict[str, Any] = {"model": self._model, "messages": messages, self._token_param: max_tokens}
         if self._temperature is not None:
             kwargs["temperature"] = self._temperature
@@ -79,21 +81,8 @@ def _completion(response: Any, system: str, user: str) -> Completion:
 
 
 def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return exc.message
+    return sdk_error_message(exc)
 
 
 def _classify(exc: Exception) -> BackendError:
-    if isinstance(exc, openai.APIStatusError):
-        return status_error(exc.status_code, _message(exc), exc.response.headers)
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientError("timed out")
-    if isinstance(exc, openai.APIConnectionError):
-        return TransientError(f"connection failed: {exc.message}")
-    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | ValueError):
-        return TransientError(f"malformed response: {type(exc).__name__}")
-    return RequestError(f"{type(exc).__name__}: {exc}")
+    return classify_sdk_error(exc, openai)
