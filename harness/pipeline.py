@@ -125,21 +125,39 @@ def judge_suite(
     )
 
 
+def rank_candidates(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """Adapters, best first on the primary metric (missing values last)."""
+    metric = suite.score.primary_metric
+    sign = -1.0 if metric.endswith("perplexity") else 1.0
+
+    def key(name: str) -> tuple[float, str]:
+        value = models[name].get(metric, float("nan"))
+        return (sign * value if value == value else float("-inf"), name)
+
+    return sorted((m for m in models if m != "base"), key=key, reverse=True)
+
+
 def select_candidate(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> str | None:
     """The adapter the gates judge: a named one, or the best on the primary metric."""
-    candidates = [m for m in models if m != "base"]
-    if not candidates:
+    ranked = rank_candidates(suite, models)
+    if not ranked:
         return None
-    if suite.score.select != "best":
-        return suite.score.select
-    metric = suite.score.primary_metric
-    lower_better = metric.endswith("perplexity")
+    return ranked[0] if suite.score.select in {"best", "best_passing"} else suite.score.select
 
-    def key(name: str) -> float:
-        value = models[name].get(metric, float("nan"))
-        return -value if lower_better else value
 
-    return max(candidates, key=lambda n: (key(n) if key(n) == key(n) else float("-inf"), n))
+def gate_results(suite: SuiteConfig, results: RunResults) -> RunResults:
+    """Evaluate the gates; with ``select: best_passing``, on the best adapter that passes them all.
+
+    A sweep asks "which configuration may ship?": the best on the primary metric among those
+    that meet every gate (forgetting included). When none does, the best overall is judged and fails.
+    """
+    if suite.score.select == "best_passing":
+        for name in rank_candidates(suite, results.models):
+            trial = results.model_copy(update={"candidate": name})
+            gates = evaluate_gates(trial, suite.gates)
+            if all(g.passed for g in gates):
+                return trial.model_copy(update={"gates": gates})
+    return results.model_copy(update={"gates": evaluate_gates(results, suite.gates)})
 
 
 def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
@@ -212,7 +230,7 @@ def finish(
         hashes=hashes,
         meta=meta,
     )
-    results = results.model_copy(update={"gates": evaluate_gates(results, suite.gates)})
+    results = gate_results(suite, results)
     write_json(results, out / RESULTS)
     atomic_write_text(
         out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n" for i in items)
