@@ -16,7 +16,7 @@ from harness.results import AuditResult, CheckRun, Finding
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 
-CHECKS = ["exact_duplicates", "near_duplicates", "leakage", "contamination", "empty_target",
+CHECKS = ["input_size", "exact_duplicates", "near_duplicates", "leakage", "contamination", "empty_target",
           "short_target", "length_outlier", "format_outlier"]
 
 
