@@ -21,7 +21,7 @@ def suite_file(tmp_path: Path, body: str) -> Path:
 def test_demo_suite_loads_and_expands() -> None:
     suite = load_suite(ROOT / "suites" / "demo.yaml")
     labels = [s.label() for s in suite.sweep.expand()]
-    assert labels == ["r4-attn", "r8-all", "r16-all"]
+    assert labels == ["r4-qv", "r8-attn", "r8-all"]
     assert suite.resolve(suite.base.path).is_dir()
 
 
