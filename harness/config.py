@@ -292,7 +292,34 @@ def load_suite(path: str | Path) -> SuiteConfig:
     except ValueError as exc:
         raise ConfigError(str(exc), path=p) from None
     _check_paths(suite, p)
+    _check_compatible(suite, p)
     return suite
+
+
+def _check_compatible(suite: SuiteConfig, path: Path) -> None:
+    """Refuse option combinations this environment cannot run, before any work starts."""
+    import importlib.util
+
+    if suite.base.load_in_4bit and importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError(
+            "4-bit loading needs bitsandbytes, which is not installed",
+            path=path,
+            key="base.load_in_4bit",
+            hint="pip install bitsandbytes, or set it to false",
+        )
+    if suite.base.load_in_4bit and any(t.use_dora for t in suite.sweep.expand()):
+        from importlib.metadata import version
+
+        from packaging.version import Version
+
+        # DoRA on a bitsandbytes 4-bit base needs peft's quantized DoRA path (peft >= 0.12).
+        if Version(version("peft")) < Version("0.12"):
+            raise ConfigError(
+                "DoRA on a 4-bit base needs peft >= 0.12",
+                path=path,
+                key="sweep",
+                hint="upgrade peft, or set base.load_in_4bit: false for DoRA trials",
+            )
 
 
 def _config_error(exc: ValidationError, path: Path) -> ConfigError:

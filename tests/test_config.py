@@ -68,3 +68,16 @@ def test_unknown_metric_and_mmlu_without_path(tmp_path: Path) -> None:
         load_suite(suite_file(tmp_path, "score: {metrics: [exact_mach]}\n"))
     with pytest.raises(ConfigError, match=r"needs score\.mmlu\.path"):
         load_suite(suite_file(tmp_path, "score: {metrics: [mmlu]}\n"))
+
+
+def test_4bit_without_bitsandbytes_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"base\.load_in_4bit: 4-bit loading needs bitsandbytes"):
+        load_suite(suite_file(tmp_path, ""))
