@@ -119,6 +119,9 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
 def _table_rows(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         from datasets import load_dataset
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()  # one small table per call: its bar is noise on the CLI's stderr
 
         kind = "csv" if path.suffix.lower() == ".csv" else "parquet"
         ds = load_dataset(kind, data_files=str(path), split="train")
