@@ -142,7 +142,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from harness.config import load_suite
-    from harness.pipeline import cache_path, default_out, finish
+    from harness.pipeline import cache_path, default_out, finish_evaluation
     from harness.progress import console
     from harness.results import load_audit, load_sweep
 
@@ -159,17 +159,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         adapters[name] = path
     audit = load_audit(out / "audit.json") if (out / "audit.json").is_file() else None
     ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
-    results = finish(
-        suite,
-        out,
-        audit=audit,
-        sweep=sweep,
-        models=ev.models,
-        comparisons=ev.comparisons,
-        items=ev.items,
-        hashes=ev.hashes,
-        meta={"forward_passes": ev.forward_passes},
-    )
+    results = finish_evaluation(suite, out, ev, audit=audit, sweep=sweep)
     _print_gates(results)
     console.print(f"report: [bold]{out / 'index.html'}[/bold]")
     return EXIT_PASS if results.passed else EXIT_FAIL

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import SuiteConfig
 from harness.data import load_records
@@ -21,6 +21,9 @@ from harness.models.loading import LoadedModel, load_tokenizer
 from harness.progress import console
 from harness.results import AuditResult, CheckRun, ItemScore, RunResults, SweepResult, write_json
 from harness.train.sweep import load_suite_base, run_sweep
+
+if TYPE_CHECKING:
+    from harness.score.engine import Evaluation
 
 RESULTS = "results.json"
 ITEMS = "items.jsonl"
@@ -184,6 +187,19 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     if suite.judges:
         console.rule("[bold]judge")
         judges = judge_suite(suite, evaluation.items, select_candidate(suite, evaluation.models), out)
+    return finish_evaluation(suite, out, evaluation, audit=audit, sweep=sweep, judges=judges)
+
+
+def finish_evaluation(
+    suite: SuiteConfig,
+    out: Path,
+    evaluation: Evaluation,
+    *,
+    audit: AuditResult | None,
+    sweep: SweepResult | None,
+    judges: JudgeReport | None = None,
+) -> RunResults:
+    """Results from a scoring run (plus audit, sweep, judges): gated, written and rendered."""
     return finish(
         suite,
         out,
