@@ -42,7 +42,7 @@ def trial_hash(spec: TrialSpec, sweep: SweepConfig, data_hash: str, base_hash: s
 
 
 def import_training_stack() -> None:
-    """Import peft and trl's trainer now (about 1.3 s, once per process) rather than inside the first trial."""
+    """Import peft and trl's trainer now (about 1.3 s, once per process), not inside the first trial."""
     from peft import get_peft_model  # noqa: F401
     from trl import SFTConfig, SFTTrainer  # noqa: F401  (trl's top level is lazy: name them)
 
