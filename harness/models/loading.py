@@ -11,7 +11,7 @@ import torch
 
 from harness.errors import AdapterError, ModelError
 from harness.io import sha256_file, sha256_text
-from harness.models.quirks import best_device, compute_dtype, disable_bnb_cpu_repack
+from harness.models.quirks import best_device, compute_dtype, disable_bnb_cpu_repack, quiet_peft_deprecations
 from harness.models.templates import resolve_template
 
 
@@ -128,10 +128,11 @@ def attach_adapters(loaded: LoadedModel, adapters: dict[str, str | Path]) -> Loa
     for name, path in adapters.items():
         _check_adapter(Path(path), loaded)
         try:
-            if isinstance(loaded.model, PeftModel):
-                loaded.model.load_adapter(str(path), adapter_name=name)
-            else:
-                loaded.model = PeftModel.from_pretrained(loaded.model, str(path), adapter_name=name)
+            with quiet_peft_deprecations():
+                if isinstance(loaded.model, PeftModel):
+                    loaded.model.load_adapter(str(path), adapter_name=name)
+                else:
+                    loaded.model = PeftModel.from_pretrained(loaded.model, str(path), adapter_name=name)
         except Exception as exc:
             raise AdapterError(f"{path}: cannot load adapter onto this base: {_first_line(exc)}") from None
         loaded.adapters[name] = adapter_hash(path)

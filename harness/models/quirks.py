@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 
@@ -53,3 +57,16 @@ def restore_adapter_dtype(model: torch.nn.Module, device: torch.device) -> int:
             param.data = param.data.to(torch.float32)
             count += 1
     return count
+
+
+@contextmanager
+def quiet_peft_deprecations() -> Iterator[None]:
+    """Hide transformers 5's ``is_gradient_checkpointing`` FutureWarning, raised from peft's own code.
+
+    peft reads the deprecated property on every ``get_peft_model``/``from_pretrained``:
+    one warning per trial and adapter that users can do nothing about. Only that
+    message is silenced, and only inside the block.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing", category=FutureWarning)
+        yield

@@ -14,7 +14,7 @@ from harness.config import SweepConfig, TrialSpec
 from harness.errors import ConfigError
 from harness.io import sha256_text
 from harness.models.loading import LoadedModel
-from harness.models.quirks import disable_bnb_cpu_repack, restore_adapter_dtype
+from harness.models.quirks import disable_bnb_cpu_repack, quiet_peft_deprecations, restore_adapter_dtype
 from harness.results import LossPoint, TrialResult
 from harness.train.callbacks import NoFinalCheckpoint, RichSteps, StepTimer, plain_loss_trainer
 from harness.train.memory import PeakMemory
@@ -109,7 +109,8 @@ def train_trial(
 
     out.mkdir(parents=True, exist_ok=True)
     set_seed(spec.seed)  # fresh LoRA init is drawn from this seed: same seed, same curve
-    peft_model = get_peft_model(loaded.model, lora_config(spec, _token_ids(loaded, spec)))
+    with quiet_peft_deprecations():
+        peft_model = get_peft_model(loaded.model, lora_config(spec, _token_ids(loaded, spec)))
     disable_bnb_cpu_repack(peft_model)
     trainable, total = _param_counts(peft_model)
     timer = StepTimer()
