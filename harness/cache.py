@@ -20,7 +20,6 @@ second process reading while one writes (WAL).
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.io import sha256_text
+from harness.sqlite import open_store, select_in
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -40,10 +40,6 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_model ON entries (model_key, kind);
 """
-
-# SQLite limits the number of ``?`` in one statement; stay well under it.
-_CHUNK = 500
-
 
 class CacheError(HarnessError):
     """The cache file exists but cannot be opened or read as a cache."""
@@ -78,15 +74,7 @@ class ScoreCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(str(self.path), timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise CacheError(f"{self.path}: not a usable score cache: {exc}",
-                             hint="delete the file to start a fresh cache") from None
+        self._db = open_store(self.path, SCHEMA, CacheError, "score cache")
         self.hits = 0
         self.misses = 0
 
@@ -101,12 +89,8 @@ class ScoreCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         """The cached values among ``keys`` (missing keys are absent from the result)."""
-        found: dict[str, Any] = {}
-        for start in range(0, len(keys), _CHUNK):
-            chunk = list(keys[start : start + _CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, value FROM entries WHERE key IN ({marks})", chunk)
-            found.update((k, json.loads(v)) for k, v in rows)
+        query = "SELECT key, value FROM entries WHERE key IN ({marks})"
+        found: dict[str, Any] = {k: json.loads(v) for k, v in select_in(self._db, query, keys)}
         self.hits += len(found)
         self.misses += len(keys) - len(found)
         return found

@@ -10,13 +10,13 @@ holds a key or a base URL.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import JudgeError
 from harness.io import sha256_text
+from harness.sqlite import open_store, select_in
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
@@ -51,28 +51,13 @@ class VerdictCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a committed verdict survives a killed process (not a power cut), at a
-            # fraction of FULL's fsync cost per verdict.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise JudgeError(f"{self.path}: cannot open the judge cache: {exc}",
-                             hint="delete the file to start a fresh cache") from None
+        # autocommit: every put is its own committed transaction (a verdict is paid for once)
+        self._db = open_store(self.path, SCHEMA, JudgeError, "judge cache", isolation_level=None)
 
     def get_many(self, keys: list[str]) -> dict[str, CachedVerdict]:
-        found: dict[str, CachedVerdict] = {}
-        for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, text, input_tokens, output_tokens FROM verdicts WHERE key IN ({marks})", chunk)
-            for key, text, tokens_in, tokens_out in rows:
-                found[key] = CachedVerdict(text, tokens_in, tokens_out)
-        return found
+        query = "SELECT key, text, input_tokens, output_tokens FROM verdicts WHERE key IN ({marks})"
+        rows = select_in(self._db, query, keys)
+        return {key: CachedVerdict(text, t_in, t_out) for key, text, t_in, t_out in rows}
 
     def put(self, key: str, *, backend: str, model: str, rubric: str, text: str, input_tokens: int,
             output_tokens: int) -> None:

@@ -103,5 +103,5 @@ def test_one_judge_failing_for_good_lets_the_others_finish(loopback: Start, tmp_
 def test_a_corrupt_cache_file_is_a_clear_error(loopback: Start, tmp_path: Path) -> None:
     server = loopback()
     (tmp_path / "c.db").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(JudgeError, match="cannot open the judge cache"):
+    with pytest.raises(JudgeError, match="not a usable judge cache"):
         run_judges([judge(server)], make_items(1), cache_path=tmp_path / "c.db", progress=False)
