@@ -59,6 +59,7 @@ _LAZY = {
     "attach_adapters": "harness.models",
     "render_run": "harness.report",
     "render_audit": "harness.report",
+    "render_sweep": "harness.report",
     "accept_baseline": "harness.baseline",
 }
 

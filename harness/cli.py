@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import ConfigError, DataError, HarnessError
+from harness.errors import BaselineError, ConfigError, DataError, HarnessError
 
 if TYPE_CHECKING:
     from harness.data.record import Record
-    from harness.results import AuditResult
+    from harness.results import AuditResult, BaselineComparison
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -127,16 +127,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     from harness.pipeline import default_out
     from harness.progress import console
+    from harness.report import render_sweep
+    from harness.results import RunResults
     from harness.train.sweep import run_sweep
 
     out = _out(args, default_out(suite))
     sweep = run_sweep(suite, out, executor=args.executor)
+    # Not scored yet: the page shows config, cost and training; `harness eval` adds the metrics.
+    render_sweep(
+        RunResults(suite=suite.name, sweep=sweep), out / "sweep.html", primary=suite.score.primary_metric
+    )
     for t in sweep.trials:
         console.print(
             f"{t.name}: trainable {t.trainable_params} ({100 * t.trainable_share:.2f}%), "
             f"{t.wall_s:.1f}s, final loss {t.train_loss[-1].loss if t.train_loss else float('nan'):.4f}"
         )
-    console.print(f"sweep: {len(sweep.trials)} trials ({len(sweep.skipped)} reused) -> {out / 'sweep.json'}")
+    console.print(
+        f"sweep: {len(sweep.trials)} trials ({len(sweep.skipped)} reused) -> {out / 'sweep.json'}, "
+        f"{out / 'sweep.html'}"
+    )
     return EXIT_PASS
 
 
@@ -166,27 +175,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    import json
-
     from harness.progress import console
-    from harness.report import render_run
-    from harness.results import ItemScore, load_results
+    from harness.report import render_run, render_sweep
+    from harness.results import load_items, load_results
 
     folder = Path(args.dir)
     path = folder / "results.json"
     if not path.is_file():
         raise DataError("no results.json here (run `harness run` or `harness eval` first)", path=path)
     results = load_results(path)
-    items = []
     items_path = folder / "items.jsonl"
-    if items_path.is_file():
-        for n, line in enumerate(items_path.read_text(encoding="utf-8").splitlines(), start=1):
-            try:
-                items.append(ItemScore.model_validate(json.loads(line)))
-            except ValueError:
-                raise DataError("not an item row", path=items_path, line=n) from None
-    render_run(results, items, folder / "index.html")
+    items = load_items(items_path) if items_path.is_file() else []
+    primary = str(results.meta.get("primary_metric", "exact_match"))  # older results.json lack it
+    render_run(results, items, folder / "index.html", primary=primary)
     console.print(f"report: {folder / 'index.html'}")
+    if results.sweep is not None:
+        render_sweep(results, folder / "sweep.html", primary=primary)
+        console.print(f"sweep comparison: {folder / 'sweep.html'}")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
@@ -231,6 +236,60 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     lock = accept_baseline(Path(args.dir), Path(args.to) if args.to else None)
     console.print(f"baseline accepted: {lock}")
     return EXIT_PASS
+
+
+def cmd_baseline_compare(args: argparse.Namespace) -> int:
+    """Print a results folder against a baseline: exit 0 when compared (regressions included: gates
+    decide those), 2 when there is no baseline or it is refused as not comparable."""
+    from harness.baseline import compare_to_baseline, default_lock, read_lock
+    from harness.results import load_items, load_results
+
+    folder = Path(args.dir)
+    path = folder / "results.json"
+    if not path.is_file():
+        raise DataError("no results.json here (run `harness run` or `harness eval` first)", path=path)
+    results = load_results(path)
+    items_path = folder / "items.jsonl"
+    items = load_items(items_path) if items_path.is_file() else []
+    lock = Path(args.lock) if args.lock else default_lock(folder)
+    primary = args.primary or (results.baseline.primary_metric if results.baseline else "exact_match")
+    comp = compare_to_baseline(read_lock(lock), results, items, run_dir=folder, primary=primary)
+    if not comp.comparable:
+        raise BaselineError(
+            f"{lock}: not comparable: {', '.join(comp.changed)} changed since it was accepted",
+            hint=f"run `{comp.accept_command}` to accept the change",
+        )
+    _print_baseline(comp)
+    return EXIT_PASS
+
+
+def _print_baseline(comp: BaselineComparison) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    def num(x: float | None, fmt: str = "{:.4g}") -> str:
+        return "" if x is None else fmt.format(x)
+
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)  # the table is the output
+    out.print(
+        f"{escape(str(comp.candidate))} against baseline {escape(str(comp.baseline_candidate))} "
+        f"({escape(comp.lock)}, accepted {escape(comp.accepted_at or 'at an unknown time')})"
+    )
+    table = Table("metric", "baseline", "current", "delta", "CI", "p", "regressed", "improved", "n")
+    for m in comp.metrics:
+        ci = f"[{m.ci_low:+.4g}, {m.ci_high:+.4g}]" if m.ci_low is not None and m.ci_high is not None else ""
+        worse = m.delta != 0 and (m.delta > 0) != m.higher_is_better
+        delta = f"[{'red' if worse else 'green'}]{m.delta:+.4g}[/]" if m.delta else "+0"
+        table.add_row(escape(m.metric), num(m.baseline_value), num(m.current_value), delta, escape(ci),
+                      num(m.p_value, "{:.3g}"), str(len(m.regressed)), str(len(m.improved)), str(m.n or ""))
+    out.print(table)
+    if comp.note:
+        out.print(f"note: {escape(comp.note)}")
+    if comp.regressions:
+        ids = ", ".join(r.item_id for r in comp.regressions[:10])
+        more = f" and {len(comp.regressions) - 10} more" if len(comp.regressions) > 10 else ""
+        out.print(f"regressed on {escape(comp.primary_metric)}: {escape(ids)}{more}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--to", help="lockfile path (default: <dir>/../baseline.lock.json)")
     accept.add_argument("--debug", action="store_true")
     accept.set_defaults(func=cmd_baseline)
+    compare = base_sub.add_parser(
+        "compare", help="compare a results folder with the accepted baseline (exit 2: none or not comparable)"
+    )
+    compare.add_argument("dir")
+    compare.add_argument("--lock", help="lockfile path (default: <dir>/../baseline.lock.json)")
+    compare.add_argument("--primary", help="metric whose regressed items are listed (default: the run's)")
+    compare.add_argument("--debug", action="store_true")
+    compare.set_defaults(func=cmd_baseline_compare)
     return p
 
 

@@ -220,7 +220,11 @@ class ScoreConfig(_Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1)
     select: str = "best"
     primary_metric: str = "exact_match"
-    repeats: int = Field(1, ge=1)
+    # Noise floor: score the held-out set this many times, sampling under seeds seed, seed+1...
+    # Gates then use the mean, must clear their threshold by noise_z standard errors of it,
+    # and the report shows in how many repeats each gate held (pass^N).
+    repeats: int = Field(1, ge=1, le=100)
+    noise_z: float = Field(2.0, ge=0)
     cache: bool = True
     # How much worse than the base a metric may get before its comparison item fails
     # (in the metric's own units: points for mmlu, perplexity for the perplexities).
@@ -230,6 +234,80 @@ class ScoreConfig(_Strict):
     top_p: float = Field(1.0, gt=0, le=1)
     seed: int = 0
     cache_sampled: bool = False
+
+    @model_validator(mode="after")
+    def _repeats_sample(self) -> ScoreConfig:
+        if self.repeats > 1 and self.temperature <= 0:
+            raise ValueError(
+                f".repeats: {self.repeats} repeats need sampling (set score.temperature > 0); "
+                "greedy decoding gives the same outputs every time"
+            )
+        return self
+
+
+class MLflowTracking(_Strict):
+    # None: $MLFLOW_TRACKING_URI, else a file store in the run's output folder (<out>/mlruns).
+    tracking_uri: str | None = None
+    experiment: str = "finetune-harness"
+    run_name: str | None = None  # None: the suite name
+
+
+class WandbTracking(_Strict):
+    project: str = "finetune-harness"
+    entity: str | None = None
+    mode: Literal["offline", "online", "disabled"] = "offline"
+    dir: str | None = None  # None: $WANDB_DIR, else the run's output folder
+    run_name: str | None = None  # None: the suite name
+
+
+class TrackingConfig(_Strict):
+    """Optional export of a run's results; each backend is on only when its section is present."""
+
+    mlflow: MLflowTracking | None = None
+    wandb: WandbTracking | None = None
+
+    @field_validator("mlflow", "wandb", mode="before")
+    @classmethod
+    def _bare_key_enables(cls, value: Any) -> Any:
+        # Runs only for keys that are present: a bare `mlflow:` (YAML null) means "on, with defaults".
+        return {} if value is None else value
+
+    @property
+    def enabled(self) -> bool:
+        return self.mlflow is not None or self.wandb is not None
+
+    def resolved(self, folder: Path) -> TrackingConfig:
+        """Relative file-store paths and the W&B dir resolved against ``folder`` (the suite's)."""
+        update: dict[str, Any] = {}
+        if self.mlflow is not None and self.mlflow.tracking_uri:
+            uri = _file_uri(self.mlflow.tracking_uri, folder)
+            update["mlflow"] = self.mlflow.model_copy(update={"tracking_uri": uri})
+        if self.wandb is not None and self.wandb.dir:
+            p = Path(self.wandb.dir)
+            update["wandb"] = self.wandb.model_copy(update={"dir": str(p if p.is_absolute() else folder / p)})
+        return self.model_copy(update=update)
+
+
+def _file_uri(uri: str, folder: Path) -> str:
+    """A plain path or ``file:`` URI as an absolute ``file://`` URI; any other scheme unchanged."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return uri
+    p = Path(parsed.path)
+    return (p if p.is_absolute() else (folder / p).resolve()).as_uri()
+
+
+class BaselineConfig(_Strict):
+    """Where the accepted baseline's lockfile is, and what its absence means for ``baseline.*`` gates."""
+
+    # None: <run folder>/../baseline.lock.json, where `harness baseline accept DIR` writes by default;
+    # a relative path resolves against the suite file's folder.
+    path: str | None = None
+    # False: with no lockfile yet (a first run) baseline gates pass with a note saying so.
+    # True: they fail, naming the path and the command that creates it (set it once one is committed).
+    required: bool = False
 
 
 class SuiteConfig(_Strict):
@@ -242,6 +320,8 @@ class SuiteConfig(_Strict):
     score: ScoreConfig = ScoreConfig()
     judges: list[JudgeConfig] = Field(default_factory=list)
     gates: list[str] = Field(default_factory=list)
+    baseline: BaselineConfig = BaselineConfig()
+    tracking: TrackingConfig = TrackingConfig()
     source: str = Field("", exclude=True)
 
     @model_validator(mode="after")
@@ -307,6 +387,10 @@ def _check_compatible(suite: SuiteConfig, path: Path) -> None:
             key="base.load_in_4bit",
             hint="pip install bitsandbytes, or set it to false",
         )
+    if suite.tracking.enabled:
+        from harness.tracking import check_installed
+
+        check_installed(suite.tracking, path=path)
     if suite.base.load_in_4bit and any(t.use_dora for t in suite.sweep.expand()):
         from importlib.metadata import version
 

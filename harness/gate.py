@@ -10,13 +10,23 @@ A gate is one line of the form ``<path> <op> <number>``:
 ``audit.errors == 0``          audit findings by severity (``errors``, ``warnings``) or by check
                                (``audit.leakage == 0``); ``no error findings`` is an alias
 ``judge.<name>.win_rate >= 0.5``  a judge's figure (see the judge section of results)
+``baseline.exact_match >= 0``  candidate minus the accepted baseline's candidate, paired by item
+                               (also ``.delta``, ``.ci_low``, ``.ci_high``, ``.p_value``, and
+                               ``.regressed`` / ``.improved``: item counts)
+``baseline.regressed == 0``    items that regressed against the baseline on the primary metric
 =============================  ==============================================================
+
+Baseline gates read ``results.baseline`` (:mod:`harness.baseline`). A refused baseline (a
+comparable hash changed) fails them, naming what changed. With no lockfile they fail when the
+suite says ``baseline: {required: true}``, and otherwise pass with a note (a first run).
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +46,7 @@ _GATE = re.compile(
 )
 ALIASES = {"no error findings": "audit.errors == 0", "no leakage": "audit.leakage == 0"}
 DELTA_FIELDS = {"delta", "ci_low", "ci_high", "p_value"}
+BASELINE_FIELDS = {*DELTA_FIELDS, "regressed", "improved"}
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,18 @@ class _Missing(Exception):
     pass
 
 
+class _Skipped(Exception):
+    """Nothing to compare with yet and the suite allows it: the gate passes, saying so."""
+
+
 def observe(results: RunResults, path: str) -> float:
     """The number a gate path names, read from results."""
     if path.startswith("audit."):
         return _audit(results, path.removeprefix("audit."))
     if path.startswith("judge."):
         return _judge(results, path.removeprefix("judge."))
+    if path.startswith("baseline."):
+        return _baseline(results, path.removeprefix("baseline."))
     model, _, rest = path.rpartition(":")
     parts = rest.split(".")
     metric = parts[0]
@@ -131,32 +148,107 @@ def _judge(results: RunResults, what: str) -> float:
     return float(value)
 
 
-def evaluate_gates(results: RunResults, expressions: Sequence[str]) -> list[GateResult]:
-    out = []
-    for gate in parse_gates(expressions):
-        try:
-            value = observe(results, gate.path)
-        except (_Missing, KeyError) as exc:
-            msg = str(exc).strip("'\"")
-            out.append(
-                GateResult(
-                    name=gate.path,
-                    expression=gate.expression,
-                    passed=False,
-                    observed=None,
-                    message=f"cannot evaluate: {msg}",
-                )
-            )
-            continue
+def _baseline(results: RunResults, what: str) -> float:
+    """``baseline.<metric>[.<field>]`` (field default ``delta``; ``delta.ci_low`` reads as ``ci_low``)
+    and ``baseline.regressed`` / ``baseline.improved`` (item counts on the primary metric)."""
+    b = results.baseline
+    if b is None:
+        raise _Missing("the run has no baseline comparison (results from before baselines?)")
+    if not b.found:
+        if b.required:
+            raise _Missing(f"{b.note} (baseline.required is true)")
+        raise _Skipped(b.note)
+    if not b.comparable:
+        raise _Missing(b.note)
+    metric, _, field = what.partition(".")  # metric names have no dots ("mmlu/<subject>" has a slash)
+    if metric in {"regressed", "improved"} and not field:
+        metric, field = b.primary_metric, metric
+    field = field.removeprefix("delta.") or "delta"
+    if field not in BASELINE_FIELDS:
+        raise _Missing(f"unknown baseline field {field!r}; use {', '.join(sorted(BASELINE_FIELDS))}")
+    m = b.metric(metric)
+    why = b.note or f"{metric} was compared on aggregates only"
+    if field in {"regressed", "improved"}:
+        if not m.n:
+            raise _Missing(f"baseline {metric}: no per-item scores to count {field} items; {why}")
+        return float(len(getattr(m, field)))
+    value = getattr(m, field)
+    if value is None:
+        raise _Missing(f"baseline {metric} has no {field}; {why}")
+    return float(value)
+
+
+def evaluate_gates(
+    results: RunResults, expressions: Sequence[str], *, noise_z: float = 2.0
+) -> list[GateResult]:
+    """Every gate against ``results``; with repeated scoring, against the repeats' noise floor."""
+    return [evaluate_gate(results, gate, noise_z) for gate in parse_gates(expressions)]
+
+
+def evaluate_gate(results: RunResults, gate: Gate, noise_z: float = 2.0) -> GateResult:
+    """One gate. Repeated scoring (``results.repeats``): the mean must pass by ``noise_z`` standard
+    errors of the mean (so a gate whose threshold sits inside the noise fails every time instead of
+    flapping), and ``passes`` counts the repeats in which the gate held on its own (pass^N)."""
+    try:
+        value = observe(results, gate.path)
+    except _Skipped as exc:
+        return GateResult(
+            name=gate.path, expression=gate.expression, passed=True, message=f"passed, not evaluated: {exc}"
+        )
+    except (_Missing, KeyError) as exc:
+        msg = str(exc).strip("'\"")
+        return GateResult(
+            name=gate.path, expression=gate.expression, passed=False, message=f"cannot evaluate: {msg}"
+        )
+    needs = f"needs {gate.op} {gate.threshold:g}"
+    if len(results.repeats) < 2:
         ok = OPS[gate.op](value, gate.threshold)
         verdict = "passed" if ok else "FAILED"
-        out.append(
-            GateResult(
-                name=gate.path,
-                expression=gate.expression,
-                passed=ok,
-                observed=value,
-                message=f"{verdict}: {gate.path} = {value:.4g} (needs {gate.op} {gate.threshold:g})",
-            )
+        return GateResult(
+            name=gate.path,
+            expression=gate.expression,
+            passed=ok,
+            observed=value,
+            message=f"{verdict}: {gate.path} = {value:.4g} ({needs})",
         )
-    return out
+    per = per_repeat(results, gate.path)
+    spread = statistics.stdev(per)
+    margin = noise_z * spread / math.sqrt(len(per))
+    ok = OPS[gate.op](_conservative(value, margin, gate.op), gate.threshold)
+    passes = sum(OPS[gate.op](v, gate.threshold) for v in per)
+    verdict = "passed" if ok else "FAILED"
+    return GateResult(
+        name=gate.path,
+        expression=gate.expression,
+        passed=ok,
+        observed=value,
+        message=(
+            f"{verdict}: {gate.path} = {value:.4g} ± {margin:.2g} over {len(per)} repeats ({needs}); "
+            f"held in {passes}/{len(per)}"
+        ),
+        repeats=len(per),
+        passes=passes,
+        spread=spread,
+        margin=margin,
+    )
+
+
+def per_repeat(results: RunResults, path: str) -> list[float]:
+    """The gate's value in each repeat (figures that do not vary by repeat, e.g. audit counts, repeat)."""
+    values = []
+    for run in results.repeats:
+        one = results.model_copy(update={"models": run.models, "comparisons": run.comparisons, "repeats": []})
+        try:
+            values.append(observe(one, path))
+        except (_Missing, KeyError):
+            values.append(math.nan)
+    return values
+
+
+def _conservative(value: float, margin: float, op: str) -> float:
+    """The end of ``value ± margin`` that makes the comparison hardest to pass."""
+    if op in {">", ">="}:
+        return value - margin
+    if op in {"<", "<="}:
+        return value + margin
+    return value

@@ -7,10 +7,11 @@ writes them. Reports and gates read what was written; they call no model.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.baseline import against_baseline, default_lock
 from harness.config import SuiteConfig
 from harness.data import load_records
 from harness.data.record import Record
@@ -19,7 +20,16 @@ from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
 from harness.models.loading import LoadedModel, load_tokenizer
 from harness.progress import console
-from harness.results import AuditResult, CheckRun, ItemScore, RunResults, SweepResult, write_json
+from harness.results import (
+    AuditResult,
+    BaselineComparison,
+    CheckRun,
+    ItemScore,
+    RepeatRun,
+    RunResults,
+    SweepResult,
+    write_json,
+)
 from harness.train.sweep import load_suite_base, run_sweep
 
 if TYPE_CHECKING:
@@ -148,19 +158,29 @@ def select_candidate(suite: SuiteConfig, models: Mapping[str, Mapping[str, float
     return ranked[0] if suite.score.select in {"best", "best_passing"} else suite.score.select
 
 
-def gate_results(suite: SuiteConfig, results: RunResults) -> RunResults:
+def gate_results(
+    suite: SuiteConfig,
+    results: RunResults,
+    *,
+    baseline: Callable[[str | None], BaselineComparison] | None = None,
+) -> RunResults:
     """Evaluate the gates; with ``select: best_passing``, on the best adapter that passes them all.
 
     A sweep asks "which configuration may ship?": the best on the primary metric among those
     that meet every gate (forgetting included). When none does, the best overall is judged and fails.
+    ``baseline``: each adapter's comparison with the stored baseline, for the adapters tried.
     """
     if suite.score.select == "best_passing":
         for name in rank_candidates(suite, results.models):
-            trial = results.model_copy(update={"candidate": name})
-            gates = evaluate_gates(trial, suite.gates)
+            update: dict[str, Any] = {"candidate": name}
+            if baseline is not None:
+                update["baseline"] = baseline(name)
+            trial = results.model_copy(update=update)
+            gates = evaluate_gates(trial, suite.gates, noise_z=suite.score.noise_z)
             if all(g.passed for g in gates):
                 return trial.model_copy(update={"gates": gates})
-    return results.model_copy(update={"gates": evaluate_gates(results, suite.gates)})
+    gates = evaluate_gates(results, suite.gates, noise_z=suite.score.noise_z)
+    return results.model_copy(update={"gates": gates})
 
 
 def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
@@ -210,12 +230,33 @@ def finish_evaluation(
         items=evaluation.items,
         judges=judges,
         hashes=evaluation.hashes,
-        meta={"forward_passes": evaluation.forward_passes},
+        meta={"forward_passes": evaluation.forward_passes, "primary_metric": suite.score.primary_metric},
+        repeats=evaluation.repeats,
     )
 
 
 def cache_path(out: Path) -> Path:
     return out / "cache" / "scores.sqlite"
+
+
+def baseline_lock(suite: SuiteConfig, out: Path) -> Path:
+    """The suite's ``baseline.path`` (relative to the suite file), else next to the run folder."""
+    return suite.resolve(suite.baseline.path) if suite.baseline.path else default_lock(out)
+
+
+def baseline_against(
+    suite: SuiteConfig, out: Path, results: RunResults, items: list[ItemScore]
+) -> Callable[[str | None], BaselineComparison]:
+    return against_baseline(
+        baseline_lock(suite, out),
+        results,
+        items,
+        run_dir=out,
+        required=suite.baseline.required,
+        primary=suite.score.primary_metric,
+        resamples=suite.score.bootstrap,
+        confidence=suite.score.confidence,
+    )
 
 
 def finish(
@@ -230,9 +271,10 @@ def finish(
     hashes: dict[str, str],
     meta: dict[str, Any],
     judges: JudgeReport | None = None,
+    repeats: list[RepeatRun] | None = None,
 ) -> RunResults:
     """Assemble results, evaluate gates, write results.json, items.jsonl and the HTML report."""
-    from harness.report import render_run
+    from harness.report import render_run, render_sweep
 
     candidate = select_candidate(suite, models)
     results = RunResults(
@@ -245,11 +287,38 @@ def finish(
         candidate=candidate,
         hashes=hashes,
         meta=meta,
+        repeats=repeats or [],
     )
-    results = gate_results(suite, results)
+    # Compared with the stored baseline once, here, before the gates: gates and reports only read it.
+    against = baseline_against(suite, out, results, items)
+    results = results.model_copy(update={"baseline": against(candidate)})
+    results = gate_results(suite, results, baseline=against)
     write_json(results, out / RESULTS)
     atomic_write_text(
         out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n" for i in items)
     )
-    render_run(results, items, out / "index.html")
+    render_run(results, items, out / "index.html", primary=suite.score.primary_metric)
+    if results.sweep is not None:
+        render_sweep(results, out / "sweep.html", primary=suite.score.primary_metric)
+    if suite.tracking.enabled:
+        track(suite, results, out)
     return results
+
+
+def track(suite: SuiteConfig, results: RunResults, out: Path) -> None:
+    """Log written results to the suite's trackers: a tracker failure warns, the run stands."""
+    from rich.markup import escape
+
+    from harness.tracking import TrackingError, log_results
+
+    try:
+        lines = log_results(results, suite.tracking.resolved(suite.folder), out)
+    except TrackingError as exc:
+        lines = exc.logged
+        console.print(
+            f"[yellow]warning:[/] tracking failed: {escape(exc.message)}"
+            " (results.json and the report are written)",
+            soft_wrap=True,
+        )
+    for line in lines:
+        console.print(f"tracking: {escape(line)}", soft_wrap=True)

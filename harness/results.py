@@ -7,6 +7,8 @@ All models are frozen pydantic models, serialized once to JSON
 
 from __future__ import annotations
 
+import json
+import statistics
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -139,14 +141,99 @@ class Comparison(_Frozen):
     higher_is_better: bool = True
 
 
+class BaselineMetric(_Frozen):
+    """The current candidate against the baseline's candidate on one metric (delta = current - baseline).
+
+    Paired (``n`` > 0): values, interval, p-value and flipped items over the items both runs scored,
+    paired by item id, with the same statistics as :class:`Comparison`. Unpaired (``n`` == 0, a lockfile
+    without per-item scores): the stored aggregates only, so no interval, p-value or items.
+    """
+
+    metric: str
+    baseline_value: float
+    current_value: float
+    delta: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    n: int = 0
+    regressed: list[str] = Field(default_factory=list)
+    improved: list[str] = Field(default_factory=list)
+    higher_is_better: bool = True
+
+
+class RegressedItem(_Frozen):
+    """An item the current candidate got wrong that the baseline got right, with both outputs."""
+
+    item_id: str
+    prompt: str
+    reference: str
+    baseline_output: str
+    current_output: str
+
+
+class BaselineComparison(_Frozen):
+    """The run against its stored baseline (the last accepted run); see :mod:`harness.baseline`.
+
+    ``found`` False: no lockfile at ``lock`` (``required`` says whether baseline gates then fail).
+    ``comparable`` False with a lockfile: refused, ``changed`` names the hashes that differ
+    (``key old->new``, short prefixes) and no metric is compared. ``note`` says why in one line.
+    """
+
+    lock: str
+    accepted_at: str | None = None
+    baseline_candidate: str | None = None
+    candidate: str | None = None
+    found: bool = True
+    required: bool = False
+    comparable: bool = False
+    changed: list[str] = Field(default_factory=list)
+    paired: bool = False
+    primary_metric: str = "exact_match"
+    metrics: list[BaselineMetric] = Field(default_factory=list)
+    regressions: list[RegressedItem] = Field(default_factory=list)  # on the primary metric
+    note: str = ""
+    accept_command: str = ""
+
+    def metric(self, name: str) -> BaselineMetric:
+        for m in self.metrics:
+            if m.metric == name:
+                return m
+        known = [m.metric for m in self.metrics]
+        raise KeyError(f"no baseline comparison for metric {name!r}; known: {known}")
+
+
+class RepeatRun(_Frozen):
+    """One of ``score.repeats`` sampled scoring runs: its own metrics and comparisons."""
+
+    seed: int
+    models: dict[str, dict[str, float]] = Field(default_factory=dict)
+    comparisons: list[Comparison] = Field(default_factory=list)
+
+
 class GateResult(_Frozen):
-    """One gate from the suite, evaluated against results."""
+    """One gate from the suite, evaluated against results.
+
+    With repeated scoring, ``observed`` is the mean over the repeats, ``spread`` their
+    standard deviation, ``margin`` how far past the threshold the mean had to be
+    (``noise_z`` standard errors), and ``passes`` in how many of the ``repeats`` the
+    gate held on its own (pass^N is ``passes == repeats``).
+    """
 
     name: str
     expression: str
     passed: bool
     observed: float | None = None
     message: str
+    repeats: int | None = None
+    passes: int | None = None
+    spread: float | None = None
+    margin: float | None = None
+
+    @property
+    def flaky(self) -> bool:
+        """Some repeats passed and some failed: the threshold sits inside the noise."""
+        return self.passes is not None and self.repeats is not None and 0 < self.passes < self.repeats
 
 
 class RunResults(_Frozen):
@@ -162,10 +249,17 @@ class RunResults(_Frozen):
     candidate: str | None = None
     hashes: dict[str, str] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
+    baseline: BaselineComparison | None = None
+    repeats: list[RepeatRun] = Field(default_factory=list)  # score.repeats > 1: each sampled run
 
     @property
     def passed(self) -> bool:
         return all(g.passed for g in self.gates)
+
+    def spread(self, model: str, metric: str) -> float | None:
+        """The metric's standard deviation over the scoring repeats (None when scored once)."""
+        values = [r.models[model][metric] for r in self.repeats if metric in r.models.get(model, {})]
+        return statistics.stdev(values) if len(values) >= 2 else None
 
     def delta(self, metric: str, candidate: str | None = None) -> Comparison:
         """The comparison of ``metric`` for ``candidate`` (default: the selected candidate)."""
@@ -198,6 +292,19 @@ def _load(model: type[_M], path: Path) -> _M:
 
 def load_results(path: Path) -> RunResults:
     return _load(RunResults, path)
+
+
+def load_items(path: Path) -> list[ItemScore]:
+    """``items.jsonl``: one :class:`ItemScore` a line; a bad row is a DataError naming its line."""
+    items = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(ItemScore.model_validate(json.loads(line)))
+        except ValueError:
+            raise DataError("not an item row", path=path, line=n) from None
+    return items
 
 
 def load_audit(path: Path) -> AuditResult:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
+from harness.results import LossPoint, RunResults, SweepResult, TrialResult, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,3 +67,70 @@ def test_usage_error_exits_2(tmp_path: Path) -> None:
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     proc = harness("--debug", "run", str(tmp_path / "nope.yaml"), cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def _sweep(names: Sequence[str]) -> SweepResult:
+    """Hand-built trials (no model is trained in these tests)."""
+    return SweepResult(
+        trials=[
+            TrialResult(
+                name=name,
+                config={
+                    "r": 4 * (i + 1),
+                    "lora_alpha": 8 * (i + 1),
+                    "target_modules": "all-linear",
+                    "learning_rate": 0.01,
+                },
+                config_hash=f"h{i}",
+                trainable_params=1000 * (i + 1),
+                total_params=100000,
+                trainable_share=0.01 * (i + 1),
+                train_loss=[LossPoint(step=s, loss=1.0 / s) for s in range(1, 5)],
+                steps=4,
+                train_tokens=100,
+                tokens_per_s=50.0,
+                wall_s=2.0,
+                step_s=0.5,
+                peak_mem_bytes=2**20,
+                peak_mem_kind="rss",
+                adapter_path="/nonexistent",
+                overfitting=False,
+            )
+            for i, name in enumerate(names)
+        ]
+    )
+
+
+def test_report_renders_the_sweep_page_next_to_the_index(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    models = {
+        "base": {"exact_match": 0.0},
+        "wide-r8": {"exact_match": 0.5},
+        "narrow-r4": {"exact_match": 0.4},
+    }
+    results = RunResults(
+        suite="s", models=models, sweep=_sweep(["wide-r8", "narrow-r4"]), candidate="wide-r8"
+    )
+    write_json(results, folder / "results.json")
+    proc = harness("report", str(folder), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    page = (folder / "sweep.html").read_text()
+    assert "wide-r8" in page and "narrow-r4" in page and 'href="index.html"' in page
+    assert 'href="sweep.html"' in (folder / "index.html").read_text()
+    # without a sweep there is no sweep page (and no stale one written)
+    write_json(RunResults(suite="s", models=models), tmp_path / "plain" / "results.json")
+    assert harness("report", str(tmp_path / "plain"), cwd=tmp_path).returncode == 0
+    assert not (tmp_path / "plain" / "sweep.html").exists()
+
+
+def test_sweep_command_writes_an_unscored_sweep_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_suite_path: Path
+) -> None:
+    import harness.train.sweep
+    from harness.cli import main
+
+    monkeypatch.setattr(harness.train.sweep, "run_sweep", lambda suite, out, executor: _sweep(["a", "b"]))
+    out = tmp_path / "out"
+    assert main(["sweep", str(tiny_suite_path), "--out", str(out), "--quiet"]) == 0
+    page = (out / "sweep.html").read_text()
+    assert 'id="compare"' in page and "exact_match" not in page  # never scored: no metric rows

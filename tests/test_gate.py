@@ -4,7 +4,17 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.gate import evaluate_gates, parse_gate
-from harness.results import AuditResult, CheckRun, Comparison, Finding, Ref, RunResults
+from harness.results import (
+    AuditResult,
+    BaselineComparison,
+    BaselineMetric,
+    CheckRun,
+    Comparison,
+    Finding,
+    Ref,
+    RepeatRun,
+    RunResults,
+)
 
 
 def results() -> RunResults:
@@ -72,3 +82,110 @@ def test_gates(expr: str, passed: bool, observed: float | None) -> None:
 def test_unreadable_gate_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"gates: cannot read gate"):
         parse_gate("exact_match is great")
+
+
+def repeated(values: list[float], ppl: list[float]) -> RunResults:
+    """Three sampled scoring repeats of the candidate (exact match varies; a perplexity too)."""
+    runs = [
+        RepeatRun(seed=k, models={"base": {"exact_match": 0.1}, "ft": {"exact_match": v, "ppl": p}})
+        for k, (v, p) in enumerate(zip(values, ppl, strict=True))
+    ]
+    mean = {"exact_match": sum(values) / len(values), "ppl": sum(ppl) / len(ppl)}
+    return RunResults(
+        suite="s", models={"base": {"exact_match": 0.1}, "ft": mean}, candidate="ft", repeats=runs
+    )
+
+
+def test_repeats_a_threshold_inside_the_noise_fails_every_time_and_reports_pass_n() -> None:
+    res = repeated([0.78, 0.82, 0.80], [10.0, 10.0, 10.0])
+    near, clear = evaluate_gates(res, ["exact_match >= 0.79", "exact_match >= 0.7"])
+    # mean 0.80 passes 0.79 on its own, but not by 2 standard errors (sd 0.02 -> margin 0.023)
+    assert near.observed == pytest.approx(0.80) and not near.passed
+    assert near.spread == pytest.approx(0.02) and near.margin == pytest.approx(2 * 0.02 / 3**0.5)
+    assert (near.passes, near.repeats, near.flaky) == (2, 3, True)
+    assert "held in 2/3" in near.message
+    assert clear.passed and (clear.passes, clear.flaky) == (3, False)
+    # a looser noise setting lets the borderline gate through
+    assert evaluate_gates(res, ["exact_match >= 0.79"], noise_z=0.0)[0].passed
+
+
+def test_repeats_margin_works_against_upper_bounds_and_zero_spread() -> None:
+    res = repeated([0.8, 0.8, 0.8], [10.0, 12.0, 14.0])
+    upper, steady = evaluate_gates(res, ["ppl <= 13", "exact_match >= 0.8"])
+    assert not upper.passed and upper.observed == pytest.approx(12.0) and upper.passes == 2
+    assert steady.passed and steady.margin == 0.0 and steady.passes == 3
+
+
+def test_results_spread_is_the_repeats_standard_deviation() -> None:
+    res = repeated([0.78, 0.82, 0.80], [10.0, 10.0, 10.0])
+    assert res.spread("ft", "exact_match") == pytest.approx(0.02)
+    assert res.spread("ft", "ppl") == 0.0 and results().spread("ft", "exact_match") is None
+
+
+def against_baseline(**update: object) -> RunResults:
+    """The candidate against an accepted baseline: exact match paired over 40 items, mmlu unpaired."""
+    em = BaselineMetric(
+        metric="exact_match",
+        baseline_value=0.6,
+        current_value=0.55,
+        delta=-0.05,
+        ci_low=-0.15,
+        ci_high=0.05,
+        p_value=0.5,
+        n=40,
+        regressed=["eval/3", "eval/9"],
+        improved=["eval/1"],
+    )
+    mmlu = BaselineMetric(metric="mmlu", baseline_value=30, current_value=31, delta=1)
+    comp = BaselineComparison(
+        lock="reports/baseline.lock.json",
+        comparable=True,
+        paired=True,
+        metrics=[em, mmlu],
+        accept_command="harness baseline accept reports/x",
+    )
+    return results().model_copy(update={"baseline": comp.model_copy(update=update)})
+
+
+@pytest.mark.parametrize(
+    ("expr", "passed", "observed"),
+    [
+        ("baseline.exact_match >= 0", False, -0.05),
+        ("baseline.exact_match.delta >= -0.1", True, -0.05),
+        ("baseline.exact_match.delta.ci_low > -0.2", True, -0.15),
+        ("baseline.exact_match.ci_high <= 0", False, 0.05),
+        ("baseline.exact_match.p_value < 0.05", False, 0.5),
+        ("baseline.regressed == 0", False, 2.0),
+        ("baseline.improved >= 1", True, 1.0),
+        ("baseline.exact_match.regressed <= 2", True, 2.0),
+        ("baseline.mmlu.delta > 0", True, 1.0),
+        ("baseline.mmlu.ci_low > -2", False, None),  # unpaired: no interval
+        ("baseline.mmlu.regressed == 0", False, None),
+        ("baseline.rouge_l >= 0", False, None),
+        ("baseline.exact_match.spread < 1", False, None),
+    ],
+)
+def test_baseline_gates(expr: str, passed: bool, observed: float | None) -> None:
+    (g,) = evaluate_gates(against_baseline(), [expr])
+    assert (g.passed, g.observed) == (passed, observed), g.message
+    if observed is None:
+        assert g.message.startswith("cannot evaluate")
+
+
+def test_baseline_gates_when_refused_missing_or_absent() -> None:
+    gate = ["baseline.exact_match.delta >= 0"]
+    note = "baseline refused: data:eval 1234abcd->5678ef90 changed since it was accepted"
+    changed = ["data:eval 1234abcd->5678ef90"]
+    refused = against_baseline(comparable=False, metrics=[], changed=changed, note=note)
+    (g,) = evaluate_gates(refused, gate)
+    assert not g.passed and g.message == f"cannot evaluate: {note}"
+    first_run = against_baseline(found=False, comparable=False, note="no baseline at L")
+    (skipped,) = evaluate_gates(first_run, gate)
+    assert skipped.passed and skipped.observed is None
+    assert skipped.message == "passed, not evaluated: no baseline at L"
+    missing = against_baseline(found=False, comparable=False, note="no baseline at L", required=True)
+    (required,) = evaluate_gates(missing, gate)
+    assert not required.passed
+    assert required.message == "cannot evaluate: no baseline at L (baseline.required is true)"
+    (absent,) = evaluate_gates(results(), ["baseline.regressed == 0"])
+    assert not absent.passed and "no baseline comparison" in absent.message

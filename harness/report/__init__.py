@@ -1,5 +1,5 @@
 """HTML reports: render results (never recompute them)."""
 
-from harness.report.render import render_audit, render_run
+from harness.report.render import render_audit, render_run, render_sweep
 
-__all__ = ["render_audit", "render_run"]
+__all__ = ["render_audit", "render_run", "render_sweep"]

@@ -11,8 +11,11 @@ import jinja2
 from harness.io import atomic_write_text
 from harness.report import plots
 from harness.report.views import (
+    compare_groups,
     finding_rows,
+    higher_is_better,
     item_rows,
+    loss_objectives,
     metric_columns,
     pareto_front,
     sweep_objectives,
@@ -77,7 +80,13 @@ def render_run(
         ),
         delta_plot=plots.delta_ci(results.comparisons),
         loss_plot=plots.loss_curves(sweep.trials) if sweep else None,
-        heatmap_plot=plots.heatmap(sweep.trials, metric_values, primary) if sweep else None,
+        heatmap_plot=(
+            plots.heatmap(
+                sweep.trials, metric_values, primary, higher_is_better=higher_is_better(results, primary)
+            )
+            if sweep
+            else None
+        ),
         pareto_plot=plots.pareto(
             [(n, o[2], -o[0] if not primary.endswith("perplexity") else o[0]) for n, o in objectives.items()],
             "trainable parameters",
@@ -94,3 +103,42 @@ class _TrialCell:
     def __init__(self, trainable: int, wall_s: float) -> None:
         self.trainable = trainable
         self.wall_s = wall_s
+
+
+def render_sweep(results: RunResults, path: Path, *, primary: str) -> Path:
+    """``sweep.html``: the trials side by side, with the sweep's plots and a long sortable table.
+
+    Works on a sweep that was never scored (``RunResults(suite=..., sweep=load_sweep(...))``):
+    the metric rows are then absent and the Pareto front trades loss against trainable params.
+    """
+    sweep = results.sweep
+    if sweep is None:
+        raise ValueError("render_sweep needs results with a sweep")
+    objectives = sweep_objectives(results, primary)
+    if objectives:
+        front = pareto_front(objectives)
+        higher = higher_is_better(results, primary)
+        # sweep_objectives stores the task metric negated when higher is better; plot the metric itself.
+        points = [(n, o[2], -o[0] if higher else o[0]) for n, o in objectives.items()]
+        basis, values = primary, {n: m[primary] for n, m in results.models.items() if primary in m}
+    else:
+        basis, losses = loss_objectives(sweep)
+        front, higher = pareto_front(losses), False
+        points = [(n, o[1], o[0]) for n, o in losses.items()]
+        values = {n: o[0] for n, o in losses.items()}
+    html = _ENV.get_template("sweep.html.j2").render(
+        title=f"{results.suite}: sweep comparison",
+        results=results,
+        trials=[t.name for t in sweep.trials],
+        candidate=results.candidate,
+        groups=compare_groups(results, front),
+        scored=bool(results.models),
+        basis=basis,
+        metrics=metric_columns(results),
+        trial_rows=trial_rows(sweep, results, front),
+        loss_plot=plots.loss_curves(sweep.trials),
+        heatmap_plot=plots.heatmap(sweep.trials, values, basis, higher_is_better=higher),
+        pareto_plot=plots.pareto(points, "trainable parameters", basis, front),
+    )
+    atomic_write_text(path, html)
+    return path

@@ -36,7 +36,7 @@ changed adapter recomputes only its own items.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.cache import ScoreCache
@@ -45,7 +45,7 @@ from harness.errors import ConfigError
 from harness.io import sha256_text
 from harness.models.loading import LoadedModel
 from harness.progress import console
-from harness.results import Comparison, ItemScore
+from harness.results import Comparison, ItemScore, RepeatRun
 from harness.score.compare import (
     GENERATION_METRICS,
     ItemValues,
@@ -70,6 +70,7 @@ class Evaluation:
     items: list[ItemScore]  # per item per model (what items.jsonl holds)
     forward_passes: dict[str, int]  # model name -> forward passes actually run (0 when all cached)
     hashes: dict[str, str]  # base, adapters, tokenizer/template, data, scorer version...
+    repeats: list[RepeatRun] = field(default_factory=list)  # one per sampled scoring run (repeats > 1)
 
 
 @dataclass(frozen=True)
@@ -141,17 +142,81 @@ def run_models(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
 
 
 def summarize(suite: SuiteConfig, run: RawRun) -> Evaluation:
-    """Metrics, comparisons (each adapter against the base) and item rows from raw results."""
+    """Metrics, comparisons (each adapter against the base) and item rows from raw results.
+
+    With ``score.repeats`` > 1 the raw results hold one sampled generation per repeat
+    (``gen``, ``gen@1``...). Each repeat is scored on its own (kept in ``repeats``, for
+    the noise floor); the headline metrics are their means, and the comparisons pair
+    each item's mean over the repeats (see :func:`mean_values`).
+    """
+    raws = split_repeats(run.raw)
+    scored = [_score(run, raw) for raw in raws]
+    items, values = scored[0]
+    candidates = [name for name in run.raw if name != BASE]
+    if len(scored) == 1:
+        return Evaluation(models=_metrics(values), comparisons=_compare(suite, values, candidates),
+                          items=items, forward_passes=dict(run.forward_passes), hashes=dict(run.hashes))
+    seeds = [suite.score.seed + k for k in range(len(scored))]
+    repeats = [RepeatRun(seed=seed, models=_metrics(v), comparisons=_compare(suite, v, candidates))
+               for seed, (_, v) in zip(seeds, scored, strict=True)]
+    pooled = mean_values([v for _, v in scored])
+    models = {name: {metric: float(sum(r.models[name][metric] for r in repeats) / len(repeats))
+                     for metric in per} for name, per in repeats[0].models.items()}
+    return Evaluation(models=models, comparisons=_compare(suite, pooled, candidates, pooled=True),
+                      items=items, forward_passes=dict(run.forward_passes), hashes=dict(run.hashes),
+                      repeats=repeats)
+
+
+def _score(run: RawRun, raw: Mapping[str, Mapping[str, Values]]
+           ) -> tuple[list[ItemScore], dict[str, dict[str, ItemValues]]]:
     plan, inputs = run.plan, run.inputs
     skipped = {**skipped_ids(inputs.eval_nll, plan, "eval"),
                **skipped_ids(inputs.general_nll, plan, "general")}
-    items, values = score_items(ItemTable(plan, inputs.prompts, inputs.prompt_errors, skipped), run.raw)
-    models = {name: {metric: aggregate(spec_of(metric), v) for metric, v in per.items()}
-              for name, per in values.items()}
-    candidates = [name for name in run.raw if name != BASE]
-    comparisons = compare_all(suite, values, candidates) if BASE in values else []
-    return Evaluation(models=models, comparisons=comparisons, items=items,
-                      forward_passes=dict(run.forward_passes), hashes=dict(run.hashes))
+    return score_items(ItemTable(plan, inputs.prompts, inputs.prompt_errors, skipped), raw)
+
+
+def _metrics(values: Mapping[str, Mapping[str, ItemValues]]) -> dict[str, dict[str, float]]:
+    return {name: {metric: aggregate(spec_of(metric), v) for metric, v in per.items()}
+            for name, per in values.items()}
+
+
+def _compare(suite: SuiteConfig, values: Mapping[str, Mapping[str, ItemValues]], candidates: Sequence[str],
+             *, pooled: bool = False) -> list[Comparison]:
+    return compare_all(suite, values, candidates, pooled=pooled) if BASE in values else []
+
+
+def split_repeats(raw: Mapping[str, Mapping[str, Values]]) -> list[dict[str, dict[str, Values]]]:
+    """One raw result per repeat: repeat k takes generation ``gen@k`` and shares every other kind."""
+    count = 1 + max((int(kind.split("@")[1]) for kinds in raw.values() for kind in kinds if "@" in kind),
+                    default=0)
+    out = []
+    for k in range(count):
+        gen = "gen" if k == 0 else f"gen@{k}"
+        out.append({name: {**{kind: v for kind, v in kinds.items() if "@" not in kind and kind != "gen"},
+                           **({"gen": kinds[gen]} if gen in kinds else {})}
+                    for name, kinds in raw.items()})
+    return out
+
+
+def mean_values(
+    repeats: Sequence[Mapping[str, Mapping[str, ItemValues]]],
+) -> dict[str, dict[str, ItemValues]]:
+    """Each item's value averaged over the repeats (a binary metric becomes the item's success rate).
+
+    Bootstrapping items over these means is the cluster bootstrap: an item, not an
+    (item, repeat) pair, is the unit resampled, so repeats narrow the CI only as far
+    as they average out sampling noise.
+    """
+    first = repeats[0]
+    out: dict[str, dict[str, ItemValues]] = {}
+    for name, per in first.items():
+        out[name] = {}
+        for metric, values in per.items():
+            ids = [i for i in values.num if all(i in r[name][metric].num for r in repeats)]
+            num = {i: sum(r[name][metric].num[i] for r in repeats) / len(repeats) for i in ids}
+            den = {i: values.den[i] for i in ids} if values.den is not None else None
+            out[name][metric] = ItemValues(num, den)
+    return out
 
 
 def prepare_inputs(plan: ScorePlan, ident: Identity) -> Inputs:
@@ -184,8 +249,12 @@ def build_jobs(suite: SuiteConfig, plan: ScorePlan, ident: Identity, inputs: Inp
     jobs: list[Job] = []
     batch = suite.score.batch_size
     if plan.generation and inputs.prompts:
-        jobs.append(generation_job(inputs.prompts, settings_for(suite.score, ident.stop_token_ids),
-                                   progress=progress))
+        settings = settings_for(suite.score, ident.stop_token_ids)
+        jobs.append(generation_job(inputs.prompts, settings, progress=progress))
+        # score.repeats: the same prompts sampled again under seeds seed+1, seed+2... (the noise floor)
+        for k in range(1, suite.score.repeats):
+            seeded = replace(settings, seed=settings.seed + k)
+            jobs.append(replace(generation_job(inputs.prompts, seeded, progress=progress), kind=f"gen@{k}"))
     if inputs.eval_nll_ids:
         jobs.append(nll_job("nll-eval", inputs.eval_nll, inputs.eval_nll_ids, max_len=plan.max_seq_len,
                             batch_size=batch, progress=progress))
@@ -210,13 +279,18 @@ def spec_of(metric: str) -> MetricSpec:
 
 
 def compare_all(suite: SuiteConfig, values: Mapping[str, Mapping[str, ItemValues]],
-                candidates: Sequence[str]) -> list[Comparison]:
+                candidates: Sequence[str], *, pooled: bool = False) -> list[Comparison]:
+    """Every metric, base vs each candidate. ``pooled``: per-item means over sampled repeats, so
+    generation metrics are no longer 0/1 and take the randomization test instead of McNemar's."""
     out: list[Comparison] = []
     for cand in candidates:
         for metric, base_values in values[BASE].items():
             if metric not in values[cand]:
                 continue
-            out.append(compare(spec_of(metric), BASE, base_values, cand, values[cand][metric],
+            spec = spec_of(metric)
+            if pooled and metric in GENERATION_METRICS:
+                spec = replace(spec, binary=False)
+            out.append(compare(spec, BASE, base_values, cand, values[cand][metric],
                                resamples=suite.score.bootstrap, confidence=suite.score.confidence))
     return out
 
@@ -237,4 +311,5 @@ def evaluation_hashes(plan: ScorePlan, ident: Identity, adapters: Mapping[str, s
     return out
 
 
-__all__ = ["SCORER_VERSION", "Evaluation", "RawRun", "evaluate", "run_models", "summarize"]
+__all__ = ["SCORER_VERSION", "Evaluation", "RawRun", "evaluate", "mean_values", "run_models", "split_repeats",
+           "summarize"]
