@@ -33,14 +33,7 @@ from harness.results import (
     load_items,
     load_results,
 )
-from harness.score.compare import (
-    GENERATION_METRICS,
-    ItemValues,
-    MetricSpec,
-    compare,
-    mmlu_spec,
-    perplexity_spec,
-)
+from harness.score.compare import ItemValues, MetricSpec, compare, spec_of
 
 LOCK_VERSION = 2
 ITEMS = "items.jsonl"  # harness.pipeline.ITEMS (that module imports the training stack)
@@ -159,16 +152,12 @@ def check_comparable(current: RunResults, baseline: RunResults) -> None:
         )
 
 
-def spec_of(metric: str) -> MetricSpec:
-    """How a metric is aggregated and compared: :func:`harness.score.engine.spec_of`'s mapping,
-    repeated here because the engine imports torch (tests/test_baseline.py checks they agree)."""
-    if metric in GENERATION_METRICS:
-        return GENERATION_METRICS[metric]
-    if metric.endswith("perplexity"):
-        return perplexity_spec(metric)
-    if metric == "mmlu" or metric.startswith("mmlu/"):
-        return mmlu_spec(metric)
-    return MetricSpec(metric, binary=False)  # not per-item: compared on aggregates only
+def baseline_spec(metric: str) -> MetricSpec:
+    """The scorer's spec of a metric; one it does not know is compared on aggregates only."""
+    try:
+        return spec_of(metric)
+    except KeyError:
+        return MetricSpec(metric, binary=False)
 
 
 def item_values(items: Sequence[ItemScore], model: str, spec: MetricSpec) -> ItemValues | None:
@@ -246,7 +235,7 @@ def _metrics(baseline: Baseline, results: RunResults, items: Sequence[ItemScore]
     for name, now_value in results.models.get(now, {}).items():
         if name not in then_values or not math.isfinite(now_value) or not math.isfinite(then_values[name]):
             continue
-        spec = spec_of(name)
+        spec = baseline_spec(name)
         out.append(compare_metric(
             spec, item_values(baseline.items or [], then, spec), item_values(items, now, spec),
             then_values[name], now_value, resamples=resamples, confidence=confidence))

@@ -14,16 +14,17 @@ import pytest
 from harness.baseline import (
     accept_baseline,
     against_baseline,
+    baseline_spec,
     default_lock,
     item_values,
     read_lock,
-    spec_of,
 )
 from harness.cli import main
 from harness.config import load_suite
 from harness.gate import evaluate_gates
 from harness.pipeline import finish, gate_results
 from harness.results import BaselineComparison, ItemScore, RunResults, load_results, write_json
+from harness.score.compare import MetricSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 HASHES = {
@@ -187,18 +188,15 @@ def test_item_values_pair_mmlu_subjects_by_item_id() -> None:
         for s in ("law", "art")
         for k in range(3)
     ]
-    values = item_values(items, "ft", spec_of("mmlu/law"))
+    values = item_values(items, "ft", baseline_spec("mmlu/law"))
     assert values is not None
     assert dict(values.num) == {"mmlu/law/0": 0.0, "mmlu/law/1": 1.0, "mmlu/law/2": 0.0}
-    assert item_values(items, "base", spec_of("mmlu")) is None
+    assert item_values(items, "base", baseline_spec("mmlu")) is None
 
 
-def test_spec_of_agrees_with_the_engine() -> None:
-    from harness.score.engine import spec_of as engine_spec_of
-
-    for name in ("exact_match", "f1", "rouge_l", "json_valid", "schema_valid", "regex_match",
-                 "eval_perplexity", "general_perplexity", "mmlu", "mmlu/law"):
-        assert spec_of(name) == engine_spec_of(name), name
+def test_a_metric_no_scorer_knows_is_compared_on_aggregates() -> None:
+    assert baseline_spec("judge_score") == MetricSpec("judge_score", binary=False)
+    assert baseline_spec("mmlu/law").binary and baseline_spec("eval_perplexity").perplexity
 
 
 def suite(tmp_path: Path, select: str, gates: list[str]):  # type: ignore[no-untyped-def]

@@ -66,6 +66,17 @@ def mmlu_spec(name: str) -> MetricSpec:
     return MetricSpec(name, binary=True, transform=percent)
 
 
+def spec_of(metric: str) -> MetricSpec:
+    """How a metric is aggregated and compared (KeyError for a name no scorer produces)."""
+    if metric in GENERATION_METRICS:
+        return GENERATION_METRICS[metric]
+    if metric.endswith("perplexity"):
+        return perplexity_spec(metric)
+    if metric == "mmlu" or metric.startswith("mmlu/"):
+        return mmlu_spec(metric)
+    raise KeyError(metric)
+
+
 @dataclass(frozen=True)
 class ItemValues:
     """One model's per-item values of one metric: ``num`` (score, or summed NLL) and ``den``
@@ -129,4 +140,4 @@ def flips(spec: MetricSpec, ids: Sequence[str], base: np.ndarray,
 
 
 __all__ = ["FLIP_MARGIN", "GENERATION_METRICS", "PPL_FLIP_RATIO", "SELECTOR_METRIC", "ItemValues",
-           "MetricSpec", "aggregate", "compare", "flips", "mmlu_spec", "perplexity_spec"]
+           "MetricSpec", "aggregate", "compare", "flips", "mmlu_spec", "perplexity_spec", "spec_of"]

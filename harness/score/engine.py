@@ -49,11 +49,9 @@ from harness.results import Comparison, ItemScore, RepeatRun
 from harness.score.compare import (
     GENERATION_METRICS,
     ItemValues,
-    MetricSpec,
     aggregate,
     compare,
-    mmlu_spec,
-    perplexity_spec,
+    spec_of,
 )
 from harness.score.generation import render_prompts, settings_for
 from harness.score.jobs import SCORER_VERSION, Job, Values, generation_job, mmlu_job, nll_job, run_jobs
@@ -266,16 +264,6 @@ def build_jobs(suite: SuiteConfig, plan: ScorePlan, ident: Identity, inputs: Inp
                              num_fewshot=int(getattr(suite.score.mmlu, "num_fewshot", 0) or 0),
                              progress=progress))
     return jobs
-
-
-def spec_of(metric: str) -> MetricSpec:
-    if metric in GENERATION_METRICS:
-        return GENERATION_METRICS[metric]
-    if metric.endswith("perplexity"):
-        return perplexity_spec(metric)
-    if metric == "mmlu" or metric.startswith("mmlu/"):
-        return mmlu_spec(metric)
-    raise KeyError(metric)
 
 
 def compare_all(suite: SuiteConfig, values: Mapping[str, Mapping[str, ItemValues]],
