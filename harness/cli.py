@@ -19,7 +19,7 @@ from harness.errors import BaselineError, ConfigError, DataError, HarnessError
 
 if TYPE_CHECKING:
     from harness.data.record import Record
-    from harness.results import AuditResult, BaselineComparison
+    from harness.results import AuditResult, BaselineComparison, ItemScore, RunResults
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -174,19 +174,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from harness.progress import console
-    from harness.report import render_run, render_sweep
+def _load_run(folder: Path) -> tuple[RunResults, list[ItemScore]]:
+    """A results folder's results.json and items.jsonl (absent items: none)."""
     from harness.results import load_items, load_results
 
-    folder = Path(args.dir)
     path = folder / "results.json"
     if not path.is_file():
         raise DataError("no results.json here (run `harness run` or `harness eval` first)", path=path)
-    results = load_results(path)
     items_path = folder / "items.jsonl"
-    items = load_items(items_path) if items_path.is_file() else []
-    primary = str(results.meta.get("primary_metric", "exact_match"))  # older results.json lack it
+    return load_results(path), load_items(items_path) if items_path.is_file() else []
+
+
+def _primary(results: RunResults) -> str:
+    return str(results.meta.get("primary_metric", "exact_match"))  # older results.json lack it
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.progress import console
+    from harness.report import render_run, render_sweep
+
+    folder = Path(args.dir)
+    results, items = _load_run(folder)
+    primary = _primary(results)
     render_run(results, items, folder / "index.html", primary=primary)
     console.print(f"report: {folder / 'index.html'}")
     if results.sweep is not None:
@@ -242,17 +251,11 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
     """Print a results folder against a baseline: exit 0 when compared (regressions included: gates
     decide those), 2 when there is no baseline or it is refused as not comparable."""
     from harness.baseline import compare_to_baseline, default_lock, read_lock
-    from harness.results import load_items, load_results
 
     folder = Path(args.dir)
-    path = folder / "results.json"
-    if not path.is_file():
-        raise DataError("no results.json here (run `harness run` or `harness eval` first)", path=path)
-    results = load_results(path)
-    items_path = folder / "items.jsonl"
-    items = load_items(items_path) if items_path.is_file() else []
+    results, items = _load_run(folder)
     lock = Path(args.lock) if args.lock else default_lock(folder)
-    primary = args.primary or (results.baseline.primary_metric if results.baseline else "exact_match")
+    primary = args.primary or (results.baseline.primary_metric if results.baseline else _primary(results))
     comp = compare_to_baseline(read_lock(lock), results, items, run_dir=folder, primary=primary)
     if not comp.comparable:
         raise BaselineError(

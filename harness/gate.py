@@ -29,6 +29,7 @@ import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import ConfigError
 from harness.results import GateResult, RunResults
@@ -200,36 +201,27 @@ def evaluate_gate(results: RunResults, gate: Gate, noise_z: float = 2.0) -> Gate
         return GateResult(
             name=gate.path, expression=gate.expression, passed=False, message=f"cannot evaluate: {msg}"
         )
-    needs = f"needs {gate.op} {gate.threshold:g}"
-    if len(results.repeats) < 2:
-        ok = OPS[gate.op](value, gate.threshold)
-        verdict = "passed" if ok else "FAILED"
-        return GateResult(
-            name=gate.path,
-            expression=gate.expression,
-            passed=ok,
-            observed=value,
-            message=f"{verdict}: {gate.path} = {value:.4g} ({needs})",
-        )
-    per = per_repeat(results, gate.path)
-    spread = statistics.stdev(per)
-    margin = noise_z * spread / math.sqrt(len(per))
-    ok = OPS[gate.op](_conservative(value, margin, gate.op), gate.threshold)
-    passes = sum(OPS[gate.op](v, gate.threshold) for v in per)
+    head = f"{gate.path} = {value:.4g}"
+    tail = ""
+    ok = OPS[gate.op](value, gate.threshold)
+    noise: dict[str, Any] = {}
+    if len(results.repeats) >= 2:
+        per = per_repeat(results, gate.path)
+        spread = statistics.stdev(per)
+        margin = noise_z * spread / math.sqrt(len(per))
+        ok = OPS[gate.op](_conservative(value, margin, gate.op), gate.threshold)
+        passes = sum(OPS[gate.op](v, gate.threshold) for v in per)
+        noise = {"repeats": len(per), "passes": passes, "spread": spread, "margin": margin}
+        head += f" ± {margin:.2g} over {len(per)} repeats"
+        tail = f"; held in {passes}/{len(per)}"
     verdict = "passed" if ok else "FAILED"
     return GateResult(
         name=gate.path,
         expression=gate.expression,
         passed=ok,
         observed=value,
-        message=(
-            f"{verdict}: {gate.path} = {value:.4g} ± {margin:.2g} over {len(per)} repeats ({needs}); "
-            f"held in {passes}/{len(per)}"
-        ),
-        repeats=len(per),
-        passes=passes,
-        spread=spread,
-        margin=margin,
+        message=f"{verdict}: {head} (needs {gate.op} {gate.threshold:g}){tail}",
+        **noise,
     )
 
 

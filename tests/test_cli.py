@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from factories import make_trial
 
-from harness.results import LossPoint, RunResults, SweepResult, TrialResult, write_json
+from harness.results import RunResults, SweepResult, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,28 +74,15 @@ def _sweep(names: Sequence[str]) -> SweepResult:
     """Hand-built trials (no model is trained in these tests)."""
     return SweepResult(
         trials=[
-            TrialResult(
-                name=name,
-                config={
-                    "r": 4 * (i + 1),
-                    "lora_alpha": 8 * (i + 1),
-                    "target_modules": "all-linear",
-                    "learning_rate": 0.01,
-                },
+            make_trial(
+                name,
+                4 * (i + 1),
+                steps=4,
                 config_hash=f"h{i}",
                 trainable_params=1000 * (i + 1),
                 total_params=100000,
                 trainable_share=0.01 * (i + 1),
-                train_loss=[LossPoint(step=s, loss=1.0 / s) for s in range(1, 5)],
-                steps=4,
-                train_tokens=100,
-                tokens_per_s=50.0,
-                wall_s=2.0,
-                step_s=0.5,
-                peak_mem_bytes=2**20,
-                peak_mem_kind="rss",
                 adapter_path="/nonexistent",
-                overfitting=False,
             )
             for i, name in enumerate(names)
         ]

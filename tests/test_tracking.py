@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_trial
 
 import harness.tracking
 from harness.config import MLflowTracking, TrackingConfig, WandbTracking, load_suite
@@ -39,24 +40,16 @@ CURVE = "train_loss/r8 q_v"
 
 
 def trial() -> TrialResult:
-    return TrialResult(
-        name=TRIAL,
+    return make_trial(
+        TRIAL,
+        8,
+        steps=5,
         config={"r": 8},
         config_hash="h",
         trainable_params=8000,
-        total_params=300000,
         trainable_share=8000 / 300000,
-        train_loss=[LossPoint(step=s, loss=2.0 / s) for s in range(1, 6)],
-        eval_loss=[LossPoint(step=s, loss=2.5 / s) for s in (2, 4)],
-        steps=5,
-        train_tokens=500,
-        tokens_per_s=100.0,
         wall_s=3.5,
-        step_s=0.7,
-        peak_mem_bytes=2**20,
-        peak_mem_kind="rss",
-        adapter_path="/tmp/x",
-        overfitting=False,
+        eval_loss=[LossPoint(step=s, loss=2.5 / s) for s in (2, 4)],
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+from factories import make_trial
 from PIL import Image
 
 from harness.report import plots, render_audit, render_run, render_sweep
@@ -23,7 +24,6 @@ from harness.results import (
     Finding,
     GateResult,
     ItemScore,
-    LossPoint,
     Ref,
     RunResults,
     SweepResult,
@@ -39,25 +39,7 @@ PAYLOADS = [
 
 
 def trial(name: str, r: int, scale: float = 1.0) -> TrialResult:
-    return TrialResult(
-        name=name,
-        config={"r": r, "lora_alpha": 2 * r, "target_modules": "all-linear", "learning_rate": 0.01},
-        config_hash="h" + name,
-        trainable_params=1000 * r,
-        total_params=300000,
-        trainable_share=1000 * r / 300000,
-        train_loss=[LossPoint(step=s, loss=scale * 2.0 / s) for s in range(1, 20)],
-        eval_loss=[LossPoint(step=s, loss=scale * 2.2 / s) for s in (5, 10, 15)],
-        steps=19,
-        train_tokens=5000,
-        tokens_per_s=1000,
-        wall_s=5.0,
-        step_s=4.5,
-        peak_mem_bytes=2**28,
-        peak_mem_kind="rss",
-        adapter_path="/tmp/x",
-        overfitting=False,
-    )
+    return make_trial(name, r, scale=scale)
 
 
 def hostile_results(passed: bool) -> tuple[RunResults, list[ItemScore]]:
@@ -424,19 +406,42 @@ def test_baseline_section_escapes_outputs_and_shows_a_refusal(tmp_path: Path) ->
     results, items = hostile_results(passed=False)
     bad = " ".join(PAYLOADS)
     compared = BaselineComparison(
-        lock=bad, accepted_at="2024-01-01T00:00:00+00:00", baseline_candidate=bad, candidate=PAYLOADS[0],
-        comparable=True, paired=True, note=bad,
-        metrics=[BaselineMetric(metric="exact_match", baseline_value=1.0, current_value=0.5, delta=-0.5,
-                                ci_low=-1.0, ci_high=0.0, p_value=0.5, n=2, regressed=[bad])],
-        regressions=[RegressedItem(item_id=bad, prompt=bad, reference=bad, baseline_output=bad,
-                                   current_output=bad)],
+        lock=bad,
+        accepted_at="2024-01-01T00:00:00+00:00",
+        baseline_candidate=bad,
+        candidate=PAYLOADS[0],
+        comparable=True,
+        paired=True,
+        note=bad,
+        metrics=[
+            BaselineMetric(
+                metric="exact_match",
+                baseline_value=1.0,
+                current_value=0.5,
+                delta=-0.5,
+                ci_low=-1.0,
+                ci_high=0.0,
+                p_value=0.5,
+                n=2,
+                regressed=[bad],
+            )
+        ],
+        regressions=[
+            RegressedItem(item_id=bad, prompt=bad, reference=bad, baseline_output=bad, current_output=bad)
+        ],
     )
     with_baseline = results.model_copy(update={"baseline": compared})
     html = render_run(with_baseline, items, tmp_path / "a.html").read_text()
     assert "Against the baseline" in html and 'id="baseline-items"' in html and "-0.5" in html
     assert all(p not in html for p in PAYLOADS)
-    refused = compared.model_copy(update={"comparable": False, "metrics": [], "regressions": [],
-                                          "changed": ["data:eval dddddddd->eeeeeeee", bad]})
+    refused = compared.model_copy(
+        update={
+            "comparable": False,
+            "metrics": [],
+            "regressions": [],
+            "changed": ["data:eval dddddddd->eeeeeeee", bad],
+        }
+    )
     with_refusal = results.model_copy(update={"baseline": refused})
     html = render_run(with_refusal, items, tmp_path / "b.html").read_text()
     assert 'id="baseline-refused"' in html and "data:eval dddddddd-&gt;eeeeeeee" in html
