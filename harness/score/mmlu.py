@@ -26,6 +26,8 @@ import contextlib
 import csv
 import io
 import logging
+import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -173,20 +175,27 @@ def build_task(root: Path, subject: str) -> Any:
 
 
 @contextlib.contextmanager
-def _quiet(progress: bool) -> Iterator[None]:
-    """lm-eval logs a warning per custom task and draws tqdm bars; keep only errors (and bars
-    when ``progress``)."""
+def _quiet(progress: bool, questions: int) -> Iterator[None]:
+    """lm-eval logs a warning per custom task and draws a raw tqdm bar per subject on stderr:
+    keep only its errors, switch its bars off (tqdm reads ``TQDM_DISABLE`` per bar), and show
+    one rich status line instead when ``progress``."""
+    from rich.console import Console
+
     logger = logging.getLogger("lm_eval")
-    level = logger.level
+    level, before = logger.level, os.environ.get("TQDM_DISABLE")
     logger.setLevel(logging.ERROR)
+    os.environ["TQDM_DISABLE"] = "1"
+    # the status line is bound to the real stderr before lm-eval's chatter is redirected away
+    status = Console(file=sys.stderr).status(f"MMLU: {questions} questions through lm-eval")
     try:
-        if progress:
+        with status if progress else contextlib.nullcontext(), contextlib.redirect_stderr(io.StringIO()):
             yield
-        else:
-            with contextlib.redirect_stderr(io.StringIO()):
-                yield
     finally:
         logger.setLevel(level)
+        if before is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = before
 
 
 @contextlib.contextmanager
@@ -223,7 +232,7 @@ def run_mmlu(model: Any, tokenizer: Any, root: Path, wanted: Mapping[str, Sequen
     wanted = {s: sorted(set(rows)) for s, rows in wanted.items() if rows}
     if not wanted:
         return {}
-    with _quiet(progress):
+    with _quiet(progress, sum(len(rows) for rows in wanted.values())):
         loaded = TaskManager(include_defaults=False).load([build_task(root, s) for s in wanted])
         for task in loaded["tasks"].values():
             task.set_config(key="num_fewshot", value=num_fewshot)
