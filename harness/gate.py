@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.results import GateResult, RunResults
+from harness.results import Comparison, GateResult, RunResults
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -244,3 +244,25 @@ def _conservative(value: float, margin: float, op: str) -> float:
     if op in {"<", "<="}:
         return value + margin
     return value
+
+
+def comparison_outcome(results: RunResults, comp: Comparison, tolerance: float) -> tuple[str, str]:
+    """``("pass" | "fail" | "skip", why)`` for one base-vs-adapter comparison (a pytest item).
+
+    It fails when the adapter is worse than the base beyond ``tolerance`` (the metric's own
+    units) with confidence: the whole interval lies on the wrong side. Only the selected
+    candidate can fail: a sweep's other adapters are expected to lose somewhere (that is why
+    they were not selected), so their regressions are reported as skipped, with the reason.
+    """
+    worse = comp.ci_high < -tolerance if comp.higher_is_better else comp.ci_low > tolerance
+    if not worse:
+        return "pass", ""
+    why = (
+        f"{comp.candidate} regressed on {comp.metric}: delta {comp.delta:+.4g} "
+        f"(CI {comp.ci_low:+.4g}..{comp.ci_high:+.4g}, tolerance {tolerance:g}); "
+        f"{len(comp.regressed)} items regressed: {', '.join(comp.regressed[:10])}"
+    )
+    if results.candidate is not None and comp.candidate != results.candidate:
+        return "skip", f"not the selected candidate ({results.candidate}): {why}"
+    return "fail", why
+

@@ -19,6 +19,7 @@ import pytest
 
 from harness.config import SuiteConfig, load_suite
 from harness.errors import HarnessError
+from harness.gate import comparison_outcome
 from harness.results import AuditResult, RunResults
 
 _RUNS: dict[str, RunResults] = {}
@@ -117,25 +118,22 @@ class GateItem(_Item):
 
 
 class ComparisonItem(_Item):
-    """Fails when the candidate is worse than the base beyond the suite's tolerance, with confidence."""
+    """Base vs one adapter on one metric; the verdict is :func:`harness.gate.comparison_outcome`'s."""
 
     def __init__(
         self, *, results: RunResults, metric: str, candidate: str, tolerance: float, **kw: Any
     ) -> None:
         super().__init__(**kw)
+        self.results = results
         self.comparison = results.delta(metric, candidate)
         self.tolerance = tolerance
 
     def runtest(self) -> None:
-        c = self.comparison
-        # Worse with confidence: the whole interval lies on the wrong side of -tolerance.
-        worse = c.ci_high < -self.tolerance if c.higher_is_better else c.ci_low > self.tolerance
-        if worse:
-            raise HarnessFailure(
-                f"{c.candidate} regressed on {c.metric}: delta {c.delta:+.4g} "
-                f"(CI {c.ci_low:+.4g}..{c.ci_high:+.4g}, tolerance {self.tolerance:g}); "
-                f"{len(c.regressed)} items regressed: {', '.join(c.regressed[:10])}"
-            )
+        outcome, why = comparison_outcome(self.results, self.comparison, self.tolerance)
+        if outcome == "skip":
+            pytest.skip(why)
+        if outcome == "fail":
+            raise HarnessFailure(why)
 
 
 def _suite_path(request: pytest.FixtureRequest) -> Path:

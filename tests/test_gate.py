@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ConfigError
-from harness.gate import evaluate_gates, parse_gate
+from harness.gate import comparison_outcome, evaluate_gates, parse_gate
 from harness.results import (
     AuditResult,
     BaselineComparison,
@@ -189,3 +189,17 @@ def test_baseline_gates_when_refused_missing_or_absent() -> None:
     assert required.message == "cannot evaluate: no baseline at L (baseline.required is true)"
     (absent,) = evaluate_gates(results(), ["baseline.regressed == 0"])
     assert not absent.passed and "no baseline comparison" in absent.message
+
+
+def test_only_the_selected_candidate_can_fail_a_comparison() -> None:
+    res = results()  # candidate "ft"; its exact_match is better than base
+    better = res.delta("exact_match")
+    assert comparison_outcome(res, better, 0.0) == ("pass", "")
+    worse = better.model_copy(update={"candidate": "other", "delta": -0.4, "ci_low": -0.6, "ci_high": -0.2})
+    outcome, why = comparison_outcome(res, worse, 0.0)
+    assert outcome == "skip" and why.startswith("not the selected candidate (ft): other regressed")
+    selected = worse.model_copy(update={"candidate": "ft"})
+    assert comparison_outcome(res, selected, 0.0)[0] == "fail"
+    assert comparison_outcome(res, selected, 0.25)[0] == "pass"  # within tolerance: CI high -0.2 > -0.25
+    ppl = res.delta("mmlu").model_copy(update={"higher_is_better": False, "ci_low": 1.0, "ci_high": 5.0})
+    assert comparison_outcome(res, ppl, 0.5)[0] == "fail" and comparison_outcome(res, ppl, 2.0)[0] == "pass"
