@@ -448,3 +448,14 @@ def test_baseline_section_escapes_outputs_and_shows_a_refusal(tmp_path: Path) ->
     assert 'id="baseline-items"' not in html and all(p not in html for p in PAYLOADS)
     none = render_run(results, items, tmp_path / "c.html").read_text()
     assert "Against the baseline" not in none
+
+
+def test_sweep_page_counts_training_time_of_reused_trials(tmp_path: Path) -> None:
+    res = sweep_results(scored=True)
+    assert res.sweep is not None
+    reused = res.sweep.model_copy(update={"wall_s": 0.4, "skipped": [t.name for t in res.sweep.trials]})
+    html = render_sweep(res.model_copy(update={"sweep": reused}), tmp_path / "s.html", primary="exact_match")
+    total = sum(t.wall_s for t in reused.trials)
+    text = html.read_text(encoding="utf-8")
+    assert f"{total:.1f} s of training in all" in text
+    assert f"({len(reused.trials)} reused from an earlier run: this invocation took 0.4 s)" in text
