@@ -129,7 +129,7 @@ def _gaps(unit: Unit, t: Side, s: Side, layout: Layout, *, skip_system: bool) ->
         if k not in s.skeleton.gaps or unit.roles[k] == SYSTEM:
             continue
         prev = unit.roles[k - 1] if k else None
-        if prev == SYSTEM or (skip_system and k == first_chat):
+        if skip_system and (prev == SYSTEM or k == first_chat):
             continue  # the system block's own difference is reported above
         gaps = (t.skeleton.gaps[k], s.skeleton.gaps[k])
         diff = _gap(*gaps, prev, layout, tail=False)

@@ -42,8 +42,10 @@ class Skeleton:
 
 
 def skeleton(text: str, bos: str | None) -> Skeleton:
-    """Cut a sentinel render into gaps; a leading BOS string is left out (BOS is compared as ids)."""
-    skip = len(bos) if bos and text.startswith(bos) else 0
+    """Cut a sentinel render into gaps; leading BOS strings are left out."""
+    skip = 0
+    while bos and text.startswith(bos, skip):  # every leading BOS: BOS is compared as ids
+        skip += len(bos)
     gaps: dict[int, str] = {}
     starts: dict[int, int] = {}
     order: list[int] = []
