@@ -216,8 +216,11 @@ class _Context:
         else:
             enc = self.tokenizer(text, add_special_tokens=self.serving_adds, return_offsets_mapping=True)
         sk = skeleton(skel, self.bos)
+        body = text
+        while self.bos and body.startswith(self.bos):
+            body = body[len(self.bos):]
         return Side(text, list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]], sk,
-                    markers_in(sk.scaffold(), self.tokenizer, self.pattern))
+                    markers_in(sk.scaffold(), self.tokenizer, self.pattern), body)
 
     def stop_problem(self) -> dict[str, Any] | None:
         """A Modelfile whose stop strings and EOS miss the end of turn training taught, else None."""
