@@ -55,7 +55,8 @@ def _own(folder: str) -> Any:
     return load_tokenizer(realdata_dir() / "tokenizers" / folder)[0]
 
 
-def _anchor(tokenizer: Any, records: Sequence[Any], cases: Sequence[Any], limit: int) -> tuple[float, list[bool]]:
+def _anchor(tokenizer: Any, records: Sequence[Any], cases: Sequence[Any], limit: int
+            ) -> tuple[float, list[bool]]:
     """The naive per-conversation string compare; returns (seconds, differs per conversation)."""
     from harness.audit.serving_template import units_of
     from harness.data.labels import RenderError, render
@@ -68,7 +69,8 @@ def _anchor(tokenizer: Any, records: Sequence[Any], cases: Sequence[Any], limit:
         for unit in units_of(records, limit):
             turns = list(zip(unit.roles, unit.contents, strict=True))
             try:
-                train = render(tokenizer, [{"role": r, "content": c} for r, c in turns], add_generation_prompt=True)
+                messages = [{"role": r, "content": c} for r, c in turns]
+                train = render(tokenizer, messages, add_generation_prompt=True)
             except RenderError:
                 continue
             try:
@@ -135,11 +137,13 @@ def run(argv: list[str]) -> dict[str, Any]:
                             "false_alarm_templates": m.false_alarm_labels}
     recall = {c: round(totals["detected"].get(c, 0) / n, 4) for c, n in sorted(totals["cases"].items())}
     conv = {c: round(totals["flagged"].get(c, 0) / n, 4) for c, n in sorted(totals["conversations"].items())}
-    families_with_all = sum(1 for f in per_family.values() if f["recall"] and min(f["recall"].values()) >= 0.95)
+    families_with_all = sum(1 for f in per_family.values()
+                            if f["recall"] and min(f["recall"].values()) >= 0.95)
     ok = (min(recall.values()) >= 0.95 and min(conv.values()) >= 0.95 and false_alarms == 0
           and families_with_all >= 4)
     return {
-        "ours_s": round(ours, 3), "anchor_s": round(anchor, 3), "ratio": round(anchor / ours, 4) if ours else 0.0,
+        "ours_s": round(ours, 3), "anchor_s": round(anchor, 3),
+        "ratio": round(anchor / ours, 4) if ours else 0.0,
         "anchor": "naive per-conversation string compare of the two renders (no tokens, no families)",
         "anchor_agreement": round(agree / total, 4) if total else None,
         "identical": ok,

@@ -71,14 +71,14 @@ def classify(unit: Unit, t: Side, s: Side, layout: Layout, serving_default: str,
         return []
     first = _common(t.ids, s.ids)
     if t.markers and not t.markers & s.markers:
-        return [Difference("wrong_family", _first_char_diff(t.text, s.text), f"training's markers "
-                           f"{sorted(t.markers)}, the server's {sorted(s.markers) or 'none'}", (first, first))]
+        why = f"training's markers {sorted(t.markers)}, the server's {sorted(s.markers) or 'none'}"
+        return [Difference("wrong_family", _first_char_diff(t.text, s.text), why, (first, first))]
     found: list[Difference] = []
     lead_t, lead_s = _leading(t.ids, bos_id), _leading(s.ids, bos_id)
     if lead_t != lead_s:
         family = "bos_doubled" if lead_s > lead_t else "bos_missing"
-        at = min(lead_t, lead_s)
-        found.append(Difference(family, (0, 0), f"{lead_t} leading BOS in training, {lead_s} served", (at, at)))
+        k = min(lead_t, lead_s)
+        found.append(Difference(family, (0, 0), f"{lead_t} leading BOS in training, {lead_s} served", (k, k)))
     system = _system(unit, t, s, layout, serving_default)
     found += system
     found += _gaps(unit, t, s, layout, skip_system=bool(system))
@@ -153,8 +153,9 @@ def _gap(gt: str, gs: str, prev: str | None, layout: Layout, *, tail: bool) -> t
         return "turn_header", f"the conversation opens with {gt!r} in training, {gs!r} served"
     end = layout.user_end if prev == USER else layout.assistant_end if prev == ASSISTANT else ""
     if squash(end) and not squash(gs).startswith(squash(end)):
-        return "missing_end_of_turn", (f"{'an' if prev == ASSISTANT else 'a'} {prev} turn ends with {end!r} in training; the server writes "
-                                       f"{gs!r}")
+        article = "an" if prev == ASSISTANT else "a"
+        return "missing_end_of_turn", (f"{article} {prev} turn ends with {end!r} in training; the server "
+                                       f"writes {gs!r}")
     if tail and squash(layout.generation) and not squash(gs).endswith(squash(layout.generation)):
         return "missing_generation_prompt", (f"training ends the prompt with the generation prompt "
                                              f"{layout.generation!r}; the server ends with {gs!r}")

@@ -83,8 +83,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
 
 def modelfile(pieces: Pieces, *, name: str = "planted") -> str:
     """An Ollama Modelfile that renders ``pieces`` (``.Messages`` form, system first when supported)."""
-    system = (f"{{{{- if .System }}}}{pieces.system_open}{{{{ .System }}}}{pieces.system_close}{{{{ end }}}}\n"
-              if pieces.system else "")
+    block = f"{pieces.system_open}{{{{ .System }}}}{pieces.system_close}"
+    system = f"{{{{- if .System }}}}{block}{{{{ end }}}}\n" if pieces.system else ""
     template = (
         f"{pieces.bos}{system}"
         "{{- range $i, $m := .Messages }}\n"

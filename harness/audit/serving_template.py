@@ -317,4 +317,5 @@ def check_serving(result: AuditResult, tokenizer: Any, records: Sequence[Record]
     return merge_serving(result, serving_template_audit(tokenizer, records, serving))
 
 
-__all__ = ["CHECK", "Outcome", "ServingAudit", "compare_units", "check_serving", "merge_serving", "serving_template_audit", "units_of"]
+__all__ = ["CHECK", "Outcome", "ServingAudit", "check_serving", "compare_units", "merge_serving",
+           "serving_template_audit", "units_of"]

@@ -23,9 +23,11 @@ Builtin = Callable[[Sequence[Any], int], Any]
 LAZY = frozenset({"and", "or"})  # evaluated argument by argument by the executor
 
 
-def _need(name: str, args: Sequence[Any], n: int, line: int) -> None:
+def _need(name: str, args: Sequence[Any], n: int, line: int) -> Sequence[Any]:
+    """``args`` when there are ``n`` of them."""
     if len(args) != n:
         raise GoTemplateError(f"wrong number of args for {name}: want {n} got {len(args)}", line)
+    return args
 
 
 def _eq(args: Sequence[Any], line: int) -> bool:
@@ -212,7 +214,7 @@ def _json(args: Sequence[Any], line: int) -> str:
 
 
 BUILTINS: dict[str, Builtin] = {
-    "not": lambda a, line: (_need("not", a, 1, line), not is_true(a[0]))[1],
+    "not": lambda a, line: not is_true(_need("not", a, 1, line)[0]),
     "len": _len,
     "index": _index,
     "slice": _slice,
@@ -220,7 +222,7 @@ BUILTINS: dict[str, Builtin] = {
     "println": lambda a, line: " ".join(go_str(v) for v in a) + "\n",
     "printf": _printf,
     "eq": _eq,
-    "ne": lambda a, line: (_need("ne", a, 2, line), not _eq(a, line))[1],
+    "ne": lambda a, line: not _eq(_need("ne", a, 2, line), line),
     "lt": _ordered("lt", lambda x, y: x < y),
     "le": _ordered("le", lambda x, y: x <= y),
     "gt": _ordered("gt", lambda x, y: x > y),

@@ -68,8 +68,8 @@ def parse_modelfile(text: str) -> Modelfile:
         name = word.lower()
         if name not in INSTRUCTIONS:
             raise ModelfileError(f"unknown instruction {word!r} (known: {', '.join(INSTRUCTIONS)})", number)
-        value, start_line, k = _value(lines, k - 1, len(lines[k - 1]) - len(lines[k - 1].lstrip()) + len(word),
-                                      number)
+        indent = len(lines[k - 1]) - len(lines[k - 1].lstrip())
+        value, start_line, k = _value(lines, k - 1, indent + len(word), number)
         if name == "template":
             template, template_line = value, start_line
         elif name == "system":

@@ -29,7 +29,8 @@ def msg(role: str, content: str) -> Struct:
     ("{{ range .E }}x{{ else }}empty{{ end }}", "empty"),
     ("{{ range .M }}{{ . }}{{ end }}", "12"),  # maps range in key order
     ("{{ range 3 }}{{ . }}{{ end }}", "012"),
-    ("{{ range .N }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ if eq . 4 }}{{ break }}{{ end }}{{ . }}{{ end }}",
+    ("{{ range .N }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ if eq . 4 }}{{ break }}{{ end }}"
+     "{{ . }}{{ end }}",
      "13"),
     ("{{ with .S }}[{{ . }}]{{ else }}none{{ end }}", "[s]"),
     ("{{ with .E }}x{{ else with .S }}{{ . }}{{ end }}", "s"),
@@ -47,7 +48,8 @@ def msg(role: str, content: str) -> Struct:
     ("{{ len \"é\" }} {{ slice \"abc\" 1 }} {{ slice .L 1 2 }} {{ index .L 1 }}", "2 bc [b] b"),
     ("{{ html \"<a href='x'>&\" }}", "&lt;a href=&#39;x&#39;&gt;&amp;"),
     ("{{ json .J }}", '{"a":"\\u003cb\\u003e","n":[1,2]}'),
-    ("{{ 1.5 }} {{ 1e6 }} {{ 0x1F }} {{ 'a' }} {{ `raw\\n` }} {{ \"tab\\tq\\\"\" }}", '1.5 1e+06 31 97 raw\\n tab\tq"'),
+    ("{{ 1.5 }} {{ 1e6 }} {{ 0x1F }} {{ 'a' }} {{ `raw\\n` }} {{ \"tab\\tq\\\"\" }}",
+     '1.5 1e+06 31 97 raw\\n tab\tq"'),
     ("{{ (index .Msgs 0).Role }}/{{ $m := index .Msgs 1 }}{{ $m.Content }}", "user/yo"),
 ])
 def test_go_semantics(source: str, expected: str) -> None:
@@ -108,12 +110,9 @@ def test_parse_errors_name_the_line(source: str, line: int, fragment: str) -> No
 ])
 def test_execution_errors(source: str, fragment: str) -> None:
     data = {"M": msg("user", "x"), "L": [1], "S": "s"}
-    with pytest.raises(GoTemplateError, match="can't|nil|incompatible|invalid|index|range"):
+    with pytest.raises(GoTemplateError) as info:
         run(source, data)
-    try:
-        run(source, data)
-    except GoTemplateError as exc:
-        assert fragment in exc.message
+    assert fragment in info.value.message
 
 
 def test_identifiers_are_the_fields_read() -> None:

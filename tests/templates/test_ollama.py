@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.templates.gotmpl import GoTemplateError
 from harness.templates.ollama import (
     ModelfileError,
     collate,
@@ -12,7 +13,6 @@ from harness.templates.ollama import (
     render_ollama,
     with_defaults,
 )
-from harness.templates.gotmpl import GoTemplateError
 
 MODELFILE = '''# a comment
 FROM qwen2.5:0.5b

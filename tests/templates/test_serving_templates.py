@@ -1,4 +1,4 @@
-"""Serving template files: kinds, one-line errors, and the hand-written Modelfiles against the real HF templates.
+"""Serving template files: kinds, one-line errors, and the hand-written Modelfiles against real HF templates.
 
 The Modelfiles and Go templates in ``tests/fixtures/serving`` were written for this
 project (see its README); each must render byte-identically to the Hugging Face
@@ -47,7 +47,8 @@ def conversations(system: bool) -> list[list[tuple[str, str]]]:
 
 
 @pytest.mark.parametrize(("family", "fixture"), [
-    ("chatml", "qwen2.5.Modelfile"), ("chatml-plain", "chatml.gotmpl"), ("chatml-plain", "chatml-legacy.gotmpl"),
+    ("chatml", "qwen2.5.Modelfile"), ("chatml-plain", "chatml.gotmpl"),
+    ("chatml-plain", "chatml-legacy.gotmpl"),
     ("llama3", "llama3.Modelfile"), ("mistral", "mistral.Modelfile"), ("phi3", "phi3.Modelfile"),
     ("gemma", "gemma2.Modelfile"),
 ])
@@ -66,7 +67,8 @@ def test_handwritten_go_templates_render_like_the_hf_template(family: str, fixtu
 def test_kinds_by_name_and_content(tmp_path: Path) -> None:
     assert load_serving_template(SERVING / "phi3.Modelfile").kind == "modelfile"
     assert load_serving_template(SERVING / "chatml.gotmpl").kind == "gotmpl"
-    assert load_serving_template(TEMPLATES / "chat_templates" / "jinja" / "llama-3.2-instruct.jinja").kind == "jinja"
+    jinja = TEMPLATES / "chat_templates" / "jinja" / "llama-3.2-instruct.jinja"
+    assert load_serving_template(jinja).kind == "jinja"
     assert load_serving_template(TEMPLATES / "chat_templates" / "phi-3-mini-instruct.json").kind == "jinja"
     sniffed = tmp_path / "serving"
     sniffed.write_text((SERVING / "mistral.Modelfile").read_text(encoding="utf-8"), encoding="utf-8")
@@ -88,7 +90,8 @@ def test_kinds_by_name_and_content(tmp_path: Path) -> None:
     ("x.txt", "just some text\n", ":1:", "not a template"),
     ("x.json", '{"bos_token": "<s>"}', "chat_template", "no string 'chat_template'"),
 ])
-def test_bad_files_are_one_line_errors(tmp_path: Path, name: str, text: str, where: str, fragment: str) -> None:
+def test_bad_files_are_one_line_errors(tmp_path: Path, name: str, text: str, where: str,
+                                      fragment: str) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as info:
