@@ -167,3 +167,13 @@ def test_suite_audit_runs_the_check(tmp_path: Path) -> None:
     suite = load_suite(_suite(tmp_path, str(SERVING / "chatml.gotmpl")))
     result = audit_suite(suite, tmp_path / "out2", progress=False)
     assert result.count(check=CHECK) > 0 and result.count("error", CHECK) == result.count(check=CHECK)
+
+
+def test_a_default_system_prompt_training_never_had_is_reported() -> None:
+    tok = tokenizer_for("chatml-plain")  # plain ChatML: no default system prompt
+    audit = serving_template_audit(tok, load_records(CONVERSATIONS)[:10], load_serving_template(
+        SERVING / "qwen2.5.Modelfile"))  # writes Qwen's SYSTEM when a conversation has none
+    added = [f for f in audit.findings if f.details["family"] == "system_prompt_added"]
+    assert [f.details["family"] for f in audit.findings] == ["system_prompt_added"]
+    assert added[0].details["conversations"] == 12  # 10 rows + the 2 probes without a system turn
+    assert audit.summary["serving_default_system"].startswith("You are Qwen")
