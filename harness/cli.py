@@ -20,6 +20,7 @@ from harness.errors import BaselineError, ConfigError, DataError, HarnessError
 if TYPE_CHECKING:
     from harness.data.record import Record
     from harness.results import AuditResult, BaselineComparison, ItemScore, RunResults
+    from harness.templates.serving import ServingTemplate
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -62,6 +63,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from harness.report import render_audit
     from harness.results import write_json
 
+    serving = _serving_template(args)  # checked before any work
     train = load_records(args.train, args.format)
     evals = load_records(args.eval, args.format) if args.eval else None
     benchmarks = {}
@@ -77,6 +79,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     result = run_audit(
         train, evals, benchmarks=benchmarks, params=params, tokenizer=tokenizer, progress=not args.quiet
     )
+    if serving is not None:
+        from harness.audit.serving_template import check_serving
+
+        result = check_serving(result, tokenizer, train, serving)
     if args.review_judge:
         result = _review(args, train, result)
     out = _out(args, Path("reports") / "audit")
@@ -87,6 +93,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
     )
     return EXIT_FAIL if result.has_errors else EXIT_PASS
+
+
+def _serving_template(args: argparse.Namespace) -> ServingTemplate | None:
+    if not args.serving_template:
+        return None
+    if not args.tokenizer:
+        raise ConfigError("--serving-template needs --tokenizer (the training side renders through it)")
+    from harness.templates.serving import load_serving_template
+
+    return load_serving_template(args.serving_template)
 
 
 def _review(args: argparse.Namespace, train: Sequence[Record], result: AuditResult) -> AuditResult:
@@ -319,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--benchmark", action="append", metavar="NAME=DIR")
     audit.add_argument("--tokenizer", metavar="DIR", help="check chat template and loss mask against it")
     audit.add_argument("--chat-template", help="'plain' or a .jinja file (default: the tokenizer's own)")
+    audit.add_argument("--serving-template", metavar="FILE",
+                       help="compare training renders with a serving template: .jinja, Ollama Modelfile, Go")
     audit.add_argument("--max-seq-len", type=int)
     audit.add_argument("--threshold", type=float, default=0.8, help="near-duplicate Jaccard threshold")
     audit.add_argument("--format", default="auto")

@@ -54,6 +54,7 @@ class AuditConfig(_Strict):
     max_seq_len: int | None = Field(None, gt=0)
     benchmarks: dict[str, str] = Field(default_factory=dict)
     templates: bool = True
+    serving_template: str | None = None  # a .jinja file, an Ollama Modelfile or a Go template
     review: ReviewConfig | None = None
 
 
@@ -373,7 +374,20 @@ def load_suite(path: str | Path) -> SuiteConfig:
         raise ConfigError(str(exc), path=p) from None
     _check_paths(suite, p)
     _check_compatible(suite, p)
+    if suite.audit.serving_template:
+        _check_serving_template(suite, p)
     return suite
+
+
+def _check_serving_template(suite: SuiteConfig, path: Path) -> None:
+    """Parse the serving template now, so that a bad one stops the run before any work."""
+    from harness.errors import DataError
+    from harness.templates.serving import load_serving_template
+
+    try:
+        load_serving_template(suite.resolve(str(suite.audit.serving_template)))
+    except DataError as exc:
+        raise ConfigError(str(exc), path=path, key="audit.serving_template") from None
 
 
 def _check_compatible(suite: SuiteConfig, path: Path) -> None:
@@ -459,6 +473,8 @@ def _check_paths(suite: SuiteConfig, path: Path) -> None:
     if suite.score.mmlu:
         checks.append(("score.mmlu.path", suite.score.mmlu.path))
     checks += [(f"audit.benchmarks.{k}", v) for k, v in suite.audit.benchmarks.items()]
+    if suite.audit.serving_template:
+        checks.append(("audit.serving_template", suite.audit.serving_template))
     for i, judge in enumerate(suite.judges):
         if judge.anchors:
             checks.append((f"judges[{i}].anchors", judge.anchors))

@@ -73,6 +73,12 @@ def audit_suite(
         tokenizer=tokenizer if suite.audit.templates else None,
         progress=progress,
     )
+    if suite.audit.serving_template and tokenizer is not None and suite.audit.templates:
+        from harness.audit.serving_template import check_serving
+        from harness.templates.serving import load_serving_template
+
+        serving = load_serving_template(suite.resolve(suite.audit.serving_template))
+        result = check_serving(result, tokenizer, train, serving)
     if suite.audit.review is not None:
         result = review_suite(suite, train, result, out)
     write_json(result, out / "audit.json")
