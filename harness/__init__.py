@@ -20,6 +20,7 @@ from harness.errors import (
     DataError,
     HarnessError,
     JudgeError,
+    MetricError,
     ModelError,
 )
 from harness.gate import evaluate_gates
@@ -38,6 +39,7 @@ from harness.results import (
     load_results,
     load_sweep,
 )
+from harness.score.metrics import MetricItem, MetricSpec, Score, metric, metric_registry
 
 __version__ = "0.1.0"
 
@@ -86,10 +88,14 @@ __all__ = [
     "HarnessError",
     "ItemScore",
     "JudgeError",
+    "MetricError",
+    "MetricItem",
+    "MetricSpec",
     "ModelError",
     "Record",
     "Ref",
     "RunResults",
+    "Score",
     "SuiteConfig",
     "SweepResult",
     "TrialResult",
@@ -103,5 +109,7 @@ __all__ = [
     "load_results",
     "load_suite",
     "load_sweep",
+    "metric",
+    "metric_registry",
     *_LAZY,
 ]

@@ -195,7 +195,7 @@ def test_item_values_pair_mmlu_subjects_by_item_id() -> None:
 
 
 def test_a_metric_no_scorer_knows_is_compared_on_aggregates() -> None:
-    assert baseline_spec("judge_score") == MetricSpec("judge_score", binary=False)
+    assert baseline_spec("judge_score") == MetricSpec("judge_score")  # binary inferred from its values
     assert baseline_spec("mmlu/law").binary and baseline_spec("eval_perplexity").perplexity
 
 
