@@ -137,10 +137,12 @@ class MetricRegistry:
 
     def table(self) -> str:
         """The registered metrics as a Markdown table (README's list is this, checked by a test)."""
-        rows = ["| selector | metric | value | better | delta test, flipped items |", "|---|---|---|---|---|"]
+        tests = {"mcnemar": "McNemar exact", "randomization": "paired randomization",
+                 "inferred": "McNemar exact when 0/1, else paired randomization"}
+        rows = ["| selector | metric | value | better | delta test | item flipped when |", "|---" * 6 + "|"]
         for s in self._specs.values():
             rows.append(f"| `{s.selector or s.name}` | `{s.name}` | {s.description} | "
-                        f"{'higher' if s.higher_is_better else 'lower'} | {s.test}, {s.flip_rule} |")
+                        f"{'higher' if s.higher_is_better else 'lower'} | {tests[s.test]} | {s.flip_rule} |")
         return "\n".join(rows)
 
     def get(self, name: str) -> MetricSpec:
