@@ -32,9 +32,10 @@ class TrialRow:
 
 def ordered_metrics(present: set[str]) -> list[str]:
     """Metrics in the registry's order (the built-ins), then the rest (users' own) by name;
-    per-subject MMLU left out (dozens of columns)."""
-    present = {m for m in present if not m.startswith("mmlu/")}
-    known = [m for m in metric_registry().names() if m in present]
+    a family's members (``mmlu/<subject>``: dozens of columns) left out."""
+    registry = metric_registry()
+    present = {m for m in present if not ("/" in m and (s := registry.find(m)) is not None and s.family)}
+    known = [m for m in registry.names() if m in present]
     return known + sorted(present - set(known))
 
 

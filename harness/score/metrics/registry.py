@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from harness.errors import MetricError
 from harness.score.metrics.spec import (
@@ -35,7 +35,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 ATTR = "__harness_metric__"  # where @metric leaves the spec on the function it decorates
 ENTRY_POINTS = "harness.metrics"
 # Words the gate language or items.jsonl already use: a metric by one of these names could not be read.
-RESERVED = frozenset({"audit", "baseline", "judge", "delta", "generation"})
+RESERVED = frozenset({"audit", "baseline", "judge", "delta", "regressed", "improved", "generation"})
+UserAggregation = Literal["mean", "percent"]  # "perplexity" needs per-item token weights only a job has
 
 
 class UnknownMetricError(MetricError, LookupError):
@@ -93,6 +94,7 @@ class MetricRegistry:
     def __init__(self, entry_point_group: str | None = ENTRY_POINTS) -> None:
         self.entry_point_group = entry_point_group
         self._specs: dict[str, MetricSpec] = {}  # a family ("mmlu/<subject>") is kept under "mmlu/"
+        self._eps: dict[str, importlib.metadata.EntryPoint] | None = None  # scanned once, again on a miss
 
     def register(self, spec: MetricSpec) -> MetricSpec:
         """Add ``spec``; registering the same metric again replaces it, a different one is refused."""
@@ -120,6 +122,10 @@ class MetricRegistry:
 
     def metric(self, fn: F | None = None, /, **options: Any) -> Any:
         """``@registry.metric`` / ``@registry.metric(...)``: :func:`metric` into this registry."""
+        aggregation = options.get("aggregation", "mean")
+        if aggregation not in ("mean", "percent"):
+            raise TypeError(f"@metric aggregation={aggregation!r}: expected 'mean' or 'percent'")
+
         def wrap(f: F) -> F:
             setattr(f, ATTR, self.register(spec_from_function(f, **options)))
             return f
@@ -179,6 +185,7 @@ class MetricRegistry:
         chosen = tuple(s for s in self._specs.values() if (s.selector or s.name) == selector)
         if chosen:
             return chosen
+        self._eps = None  # a package installed since the last look
         spec = self._from_entry_point(selector)
         if spec is not None:
             return (spec,)
@@ -191,7 +198,10 @@ class MetricRegistry:
     def _entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:
         if self.entry_point_group is None:
             return {}
-        return {ep.name: ep for ep in importlib.metadata.entry_points(group=self.entry_point_group)}
+        if self._eps is None:
+            found = importlib.metadata.entry_points(group=self.entry_point_group)
+            self._eps = {ep.name: ep for ep in found}
+        return self._eps
 
     def _from_entry_point(self, name: str) -> MetricSpec | None:
         ep = self._entry_points().get(name)
@@ -252,7 +262,7 @@ def metric_registry() -> MetricRegistry:
 def metric(fn: F, /) -> F: ...
 @overload
 def metric(*, name: str | None = None, higher_is_better: bool = True, binary: bool | None = None,
-           aggregation: Aggregation = "mean", flip_margin: float = FLIP_MARGIN,
+           aggregation: UserAggregation = "mean", flip_margin: float = FLIP_MARGIN,
            description: str | None = None, registry: MetricRegistry | None = None) -> Callable[[F], F]: ...
 def metric(fn: F | None = None, /, *, registry: MetricRegistry | None = None, **options: Any) -> Any:
     """Register a per-item metric function (``@metric`` or ``@metric(higher_is_better=..., ...)``).
@@ -264,11 +274,8 @@ def metric(fn: F | None = None, /, *, registry: MetricRegistry | None = None, **
     annotation, else from the values. ``aggregation``: ``mean`` or ``percent``. The function is
     returned unchanged (callable in the user's own tests).
     """
-    aggregation = options.get("aggregation", "mean")
-    if aggregation not in ("mean", "percent"):
-        raise TypeError(f"@metric aggregation={aggregation!r}: expected 'mean' or 'percent'")
-    return (registry or _DEFAULT).metric(fn, **options) if fn is not None else \
-        (registry or _DEFAULT).metric(**options)
+    target = registry or _DEFAULT
+    return target.metric(fn, **options) if fn is not None else target.metric(**options)
 
 
 __all__ = ["ATTR", "ENTRY_POINTS", "DuplicateMetricError", "MetricRegistry", "UnknownMetricError", "as_spec",
