@@ -31,11 +31,11 @@ class TrialRow:
 
 
 def ordered_metrics(present: set[str]) -> list[str]:
-    """Metrics in the registry's order (the built-ins), then the rest (users' own) by name;
-    a family's members (``mmlu/<subject>``: dozens of columns) left out."""
+    """The built-ins in the registry's order, then the rest (users' own) by name, the same whether or
+    not this process imported them; a family's members (``mmlu/<subject>``: dozens) left out."""
     registry = metric_registry()
     present = {m for m in present if not ("/" in m and (s := registry.find(m)) is not None and s.family)}
-    known = [m for m in registry.names() if m in present]
+    known = [s.name for s in registry.specs() if s.builtin and s.name in present]
     return known + sorted(present - set(known))
 
 

@@ -73,3 +73,4 @@ def test_readme_lists_the_registry(registry: MetricRegistry) -> None:
     found = re.search(r"<!-- metrics-table:begin -->\n(.*?)\n<!-- metrics-table:end -->", text, re.DOTALL)
     assert found is not None, "README.md has no metrics table"
     assert found.group(1) == registry.table()
+
