@@ -8,7 +8,7 @@ stages that pull in torch, transformers or lm-eval load on first use, so that
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import SuiteConfig, TrialSpec, load_suite
 from harness.data import Record, Turn, iter_records, load_records
@@ -20,6 +20,7 @@ from harness.errors import (
     DataError,
     HarnessError,
     JudgeError,
+    MetricError,
     ModelError,
 )
 from harness.gate import evaluate_gates
@@ -38,6 +39,13 @@ from harness.results import (
     load_results,
     load_sweep,
 )
+
+if TYPE_CHECKING:  # typed for users' checkers; imported on first use (numpy comes with it)
+    from harness.score.metrics import MetricItem as MetricItem
+    from harness.score.metrics import MetricSpec as MetricSpec
+    from harness.score.metrics import Score as Score
+    from harness.score.metrics import metric as metric
+    from harness.score.metrics import metric_registry as metric_registry
 
 __version__ = "0.1.0"
 
@@ -61,6 +69,11 @@ _LAZY = {
     "render_audit": "harness.report",
     "render_sweep": "harness.report",
     "accept_baseline": "harness.baseline",
+    "metric": "harness.score.metrics",
+    "metric_registry": "harness.score.metrics",
+    "MetricSpec": "harness.score.metrics",
+    "MetricItem": "harness.score.metrics",
+    "Score": "harness.score.metrics",
 }
 
 
@@ -86,6 +99,7 @@ __all__ = [
     "HarnessError",
     "ItemScore",
     "JudgeError",
+    "MetricError",
     "ModelError",
     "Record",
     "Ref",

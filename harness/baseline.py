@@ -33,7 +33,8 @@ from harness.results import (
     load_items,
     load_results,
 )
-from harness.score.compare import ItemValues, MetricSpec, compare, spec_of
+from harness.score.compare import ItemValues, compare
+from harness.score.metrics import MetricSpec, metric_registry
 
 LOCK_VERSION = 2
 ITEMS = "items.jsonl"  # harness.pipeline.ITEMS (that module imports the training stack)
@@ -41,7 +42,7 @@ BASE = "base"
 # Hash families that must match for two runs to be comparable ("data:eval" is in family "data").
 # Adapters are what a baseline compares; "items:*" are derived from data, template and settings.
 COMPARABLE = ("base", "quantization", "tokenizer", "template", "data", "scorer", "scorer_version", "settings",
-              "eval_data", "general_data", "mmlu", "judge")
+              "eval_data", "general_data", "mmlu", "judge", "metric")
 # The base's items go into the lockfile only up to this many rows: the comparison needs only the
 # candidate's, and a lockfile is committed next to the suite, so it should stay reviewable.
 BASE_ITEMS_LIMIT = 2000
@@ -140,6 +141,10 @@ def changed_hashes(current: RunResults, baseline: RunResults) -> list[str]:
 
 
 def _short(value: str) -> str:
+    # "module:function@<sha256>" (a user's metric) keeps its name and shortens its hash
+    head, at, tail = value.rpartition("@")
+    if at and re.fullmatch(r"[0-9a-f]{17,}", tail):
+        return f"{head}@{tail[:8]}"
     return value[:8] if re.fullmatch(r"[0-9a-f]{17,}", value) else value
 
 
@@ -153,11 +158,9 @@ def check_comparable(current: RunResults, baseline: RunResults) -> None:
 
 
 def baseline_spec(metric: str) -> MetricSpec:
-    """The scorer's spec of a metric; one it does not know is compared on aggregates only."""
-    try:
-        return spec_of(metric)
-    except KeyError:
-        return MetricSpec(metric, binary=False)
+    """The registry's spec of a metric; one this process does not know (a user's metric whose module
+    is not imported here) is a mean of item scores, binary when every item is 0 or 1."""
+    return metric_registry().find(metric) or MetricSpec(metric)
 
 
 def item_values(items: Sequence[ItemScore], model: str, spec: MetricSpec) -> ItemValues | None:
@@ -168,19 +171,12 @@ def item_values(items: Sequence[ItemScore], model: str, spec: MetricSpec) -> Ite
     """
     num: dict[str, float] = {}
     den: dict[str, float] = {}
-    split = spec.name.removesuffix("_perplexity")
     for it in items:
-        if it.model != model:
-            continue
-        if spec.perplexity:
-            ppl, tokens = it.scores.get(spec.name), it.scores.get(f"{split}_tokens")
-            if ppl is not None and tokens:
-                num[it.item_id], den[it.item_id] = math.log(ppl) * tokens, tokens
-        elif spec.name.startswith("mmlu/"):
-            if it.item_id.startswith(spec.name + "/") and "mmlu" in it.scores:
-                num[it.item_id] = it.scores["mmlu"]
-        elif spec.name in it.scores:
-            num[it.item_id] = it.scores[spec.name]
+        found = spec.row_value(it.item_id, it.scores) if it.model == model else None
+        if found is not None:
+            num[it.item_id] = found[0]
+            if found[1] is not None:
+                den[it.item_id] = found[1]
     if not num:
         return None
     return ItemValues(num, den if spec.perplexity else None)

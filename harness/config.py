@@ -327,12 +327,13 @@ class SuiteConfig(_Strict):
 
     @model_validator(mode="after")
     def _metrics_known(self) -> SuiteConfig:
-        known = {"exact_match", "f1", "rouge_l", "json", "schema", "regex", "perplexity", "mmlu"}
+        from harness.score.metrics import MetricError, metric_registry
+
         for i, m in enumerate(self.score.metrics):
-            if m not in known:
-                near = difflib.get_close_matches(m, sorted(known), n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise ValueError(f"score.metrics[{i}]: unknown metric {m!r}{hint}")
+            try:  # a module:function is imported here, so a broken one fails before any work
+                metric_registry().select(m, folder=self.folder)
+            except MetricError as exc:
+                raise ValueError(f"score.metrics[{i}]: {exc}") from None
         if "mmlu" in self.score.metrics and self.score.mmlu is None:
             raise ValueError("score.mmlu: the metric 'mmlu' needs score.mmlu.path")
         names = [j.name for j in self.judges]

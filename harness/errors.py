@@ -13,7 +13,8 @@ Anything else escaping is a bug.
     │   └── AdapterError              an adapter does not fit its base (wrong base, shapes)
     ├── JudgeError                    a judge backend failed for good (after retries)
     │   └── BudgetExceeded            a judge run would spend more than its budget
-    └── BaselineError                 a stored baseline is missing or not comparable
+    ├── BaselineError                 a stored baseline is missing or not comparable
+    └── MetricError                   a metric is unknown, cannot be imported, or failed on an item
 """
 
 from __future__ import annotations
@@ -105,3 +106,7 @@ class BudgetExceeded(JudgeError):
 
 class BaselineError(HarnessError):
     """A baseline is missing, or its hashes say it is not comparable to this run."""
+
+
+class MetricError(HarnessError):
+    """A metric name is unknown or taken, its module cannot be imported, or it failed on an item."""

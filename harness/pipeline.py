@@ -146,8 +146,10 @@ def judge_suite(
 
 def rank_candidates(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> list[str]:
     """Adapters, best first on the primary metric (missing values last)."""
+    from harness.score.metrics import metric_registry
+
     metric = suite.score.primary_metric
-    sign = -1.0 if metric.endswith("perplexity") else 1.0
+    sign = 1.0 if metric_registry().higher_is_better(metric) else -1.0
 
     def key(name: str) -> tuple[float, str]:
         value = models[name].get(metric, float("nan"))

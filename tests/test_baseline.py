@@ -24,7 +24,7 @@ from harness.config import load_suite
 from harness.gate import evaluate_gates
 from harness.pipeline import finish, gate_results
 from harness.results import BaselineComparison, ItemScore, RunResults, load_results, write_json
-from harness.score.compare import MetricSpec
+from harness.score.metrics import MetricSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 HASHES = {
@@ -195,7 +195,7 @@ def test_item_values_pair_mmlu_subjects_by_item_id() -> None:
 
 
 def test_a_metric_no_scorer_knows_is_compared_on_aggregates() -> None:
-    assert baseline_spec("judge_score") == MetricSpec("judge_score", binary=False)
+    assert baseline_spec("judge_score") == MetricSpec("judge_score")  # binary inferred from its values
     assert baseline_spec("mmlu/law").binary and baseline_spec("eval_perplexity").perplexity
 
 
@@ -297,3 +297,15 @@ def test_a_changed_judge_model_or_rubric_is_refused() -> None:
         "judge:helpful:model gpt-4o-mini->gpt-4.1",
         "judge:helpful:rubric 11111111->22222222",
     ]
+
+
+def test_a_changed_user_metric_is_refused_naming_its_function() -> None:
+    from harness.baseline import changed_hashes
+
+    def with_metric(code: str) -> RunResults:
+        identity = f"team.metrics:sql_executes@{code}"
+        return RunResults(suite="s", hashes={**HASHES, "metric:sql_executes": identity})
+
+    assert changed_hashes(with_metric("1" * 64), RunResults(suite="s", hashes=HASHES)) == []  # newly added
+    assert changed_hashes(with_metric("2" * 64), with_metric("1" * 64)) == [
+        "metric:sql_executes team.metrics:sql_executes@11111111->team.metrics:sql_executes@22222222"]

@@ -50,3 +50,18 @@ def test_best_passing_picks_the_best_that_meets_every_gate(tmp_path: Path) -> No
         suite("best_passing", tmp_path), RunResults(suite="t", models=none, candidate="wide")
     )
     assert fallback.candidate == "wide" and not fallback.passed
+
+
+def test_rank_takes_the_primary_metrics_direction_from_the_registry(tmp_path: Path) -> None:
+    from harness import metric
+
+    @metric(higher_is_better=False)
+    def pipeline_typos(output: str) -> float:  # a user's lower-is-better metric
+        return float(output.count("teh"))
+
+    s = suite("best", tmp_path)
+    models = {name: {**values, "pipeline_typos": -values["exact_match"]} for name, values in MODELS.items()}
+    for primary, ranked in [("general_perplexity", ["weak", "narrow", "wide"]),
+                            ("pipeline_typos", ["wide", "narrow", "weak"])]:
+        ranking = s.model_copy(update={"score": s.score.model_copy(update={"primary_metric": primary})})
+        assert rank_candidates(ranking, models) == ranked

@@ -88,7 +88,7 @@ def render_run(
             else None
         ),
         pareto_plot=plots.pareto(
-            [(n, o[2], -o[0] if not primary.endswith("perplexity") else o[0]) for n, o in objectives.items()],
+            [(n, o[2], -o[0] if higher_is_better(results, primary) else o[0]) for n, o in objectives.items()],
             "trainable parameters",
             primary,
             front,

@@ -7,18 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.results import Comparison, ItemScore, RunResults, SweepResult
-
-HEADLINE = (
-    "exact_match",
-    "json_valid",
-    "eval_perplexity",
-    "general_perplexity",
-    "mmlu",
-    "f1",
-    "rouge_l",
-    "schema_valid",
-    "regex_match",
-)
+from harness.score.metrics import metric_registry
 
 
 @dataclass(frozen=True)
@@ -41,9 +30,17 @@ class TrialRow:
     metrics: dict[str, float]
 
 
+def ordered_metrics(present: set[str]) -> list[str]:
+    """The built-ins in the registry's order, then the rest (users' own) by name, the same whether or
+    not this process imported them; a family's members (``mmlu/<subject>``: dozens) left out."""
+    registry = metric_registry()
+    present = {m for m in present if not ("/" in m and (s := registry.find(m)) is not None and s.family)}
+    known = [s.name for s in registry.specs() if s.builtin and s.name in present]
+    return known + sorted(present - set(known))
+
+
 def metric_columns(results: RunResults) -> list[str]:
-    present = {m for values in results.models.values() for m in values}
-    return [m for m in HEADLINE if m in present]
+    return ordered_metrics({m for values in results.models.values() for m in values})
 
 
 def pareto_front(points: Mapping[str, Sequence[float]]) -> set[str]:
@@ -70,7 +67,7 @@ def sweep_objectives(results: RunResults, primary: str) -> dict[str, tuple[float
         task = m.get(primary)
         if task is None:
             continue
-        task_sign = task if primary.endswith("perplexity") else -task
+        task_sign = -task if higher_is_better(results, primary) else task
         forgetting = m.get("general_perplexity", m.get("mmlu", 0.0))
         out[t.name] = (task_sign, forgetting, float(t.trainable_params))
     return out
@@ -195,9 +192,9 @@ class CompareGroup:
 
 
 def higher_is_better(results: RunResults, metric: str) -> bool:
-    """The scorer's own direction when a comparison recorded it; else perplexities are lower-better."""
+    """The scorer's own direction when a comparison recorded it; else the registry's."""
     comp = next((c for c in results.comparisons if c.metric == metric), None)
-    return comp.higher_is_better if comp else not metric.endswith("perplexity")
+    return comp.higher_is_better if comp else metric_registry().higher_is_better(metric)
 
 
 def _best_flags(values: Sequence[float | None], higher: bool) -> list[bool]:
@@ -299,9 +296,8 @@ def _training_group(sweep: SweepResult) -> CompareGroup:
 
 
 def compared_metrics(results: RunResults, names: Sequence[str]) -> list[str]:
-    """Metrics scored for any of ``names``: the headline ones first, per-subject MMLU left out (dozens)."""
-    present = {m for n in names for m in results.models.get(n, {}) if not m.startswith("mmlu/")}
-    return [m for m in HEADLINE if m in present] + sorted(present - set(HEADLINE))
+    """Metrics scored for any of ``names``, in :func:`ordered_metrics` order."""
+    return ordered_metrics({m for n in names for m in results.models.get(n, {})})
 
 
 def _delta_cell(comp: Comparison | None, best: bool) -> Cell:

@@ -1,15 +1,17 @@
-"""Metric definitions and base-vs-candidate comparisons on the same items.
+"""Base-vs-candidate comparisons of one metric on the same items, as its spec says.
 
-Each metric is a ratio statistic over items (see :mod:`harness.score.stats`).
-A comparison carries the delta (candidate - base), its paired bootstrap
-interval, a p-value (McNemar's exact test for binary metrics, the paired
-randomization test otherwise) and the items that flipped:
+Each metric is a ratio statistic over items (see :mod:`harness.score.stats`), aggregated
+as its :class:`~harness.score.metrics.MetricSpec` says. A comparison carries the delta
+(candidate - base), its paired bootstrap interval, a p-value (McNemar's exact test for
+binary metrics, the paired randomization test otherwise) and the items that flipped:
 
-* binary metrics (exact_match, json_valid, schema_valid, regex_match, mmlu):
-  ``regressed`` = right for the base, wrong for the candidate; ``improved`` the reverse;
-* F1 and ROUGE-L: the item's score moved by more than ``FLIP_MARGIN`` (0.1, absolute);
-* perplexities: the item's own perplexity rose (regressed) or fell (improved)
-  by more than ``PPL_FLIP_RATIO`` (10%, relative).
+* binary metrics (exact_match, json_valid, schema_valid, regex_match, mmlu, and users'
+  metrics declared or found 0/1): ``regressed`` = right for the base, wrong for the
+  candidate; ``improved`` the reverse;
+* other 0-1 scores (F1, ROUGE-L...): the item's score moved by more than the spec's
+  ``flip_margin`` (0.1, absolute, by default);
+* perplexities: the item's own perplexity rose (regressed) or fell (improved) by more
+  than ``flip_margin`` (10%, relative).
 """
 
 from __future__ import annotations
@@ -21,60 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.results import Comparison
-from harness.score.stats import (
-    Paired,
-    Transform,
-    exp,
-    identity,
-    mcnemar_exact,
-    paired_bootstrap_ci,
-    paired_permutation_p,
-    percent,
-)
-
-FLIP_MARGIN = 0.1
-PPL_FLIP_RATIO = 0.10
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    name: str
-    binary: bool = True
-    higher_is_better: bool = True
-    transform: Transform = identity
-    perplexity: bool = False  # values are summed NLLs, weights are token counts
-
-
-GENERATION_METRICS = {
-    "exact_match": MetricSpec("exact_match"),
-    "f1": MetricSpec("f1", binary=False),
-    "rouge_l": MetricSpec("rouge_l", binary=False),
-    "json_valid": MetricSpec("json_valid"),
-    "schema_valid": MetricSpec("schema_valid"),
-    "regex_match": MetricSpec("regex_match"),
-}
-# suite.score.metrics selector -> the metric it yields (one each; see the engine's docstring)
-SELECTOR_METRIC = {"exact_match": "exact_match", "f1": "f1", "rouge_l": "rouge_l", "json": "json_valid",
-                   "schema": "schema_valid", "regex": "regex_match"}
-
-
-def perplexity_spec(name: str) -> MetricSpec:
-    return MetricSpec(name, binary=False, higher_is_better=False, transform=exp, perplexity=True)
-
-
-def mmlu_spec(name: str) -> MetricSpec:
-    return MetricSpec(name, binary=True, transform=percent)
-
-
-def spec_of(metric: str) -> MetricSpec:
-    """How a metric is aggregated and compared (KeyError for a name no scorer produces)."""
-    if metric in GENERATION_METRICS:
-        return GENERATION_METRICS[metric]
-    if metric.endswith("perplexity"):
-        return perplexity_spec(metric)
-    if metric == "mmlu" or metric.startswith("mmlu/"):
-        return mmlu_spec(metric)
-    raise KeyError(metric)
+from harness.score.metrics.spec import MetricSpec
+from harness.score.stats import Paired, mcnemar_exact, paired_bootstrap_ci, paired_permutation_p
 
 
 @dataclass(frozen=True)
@@ -108,13 +58,14 @@ def compare(spec: MetricSpec, base_name: str, base: ItemValues, cand_name: str, 
     b_num, den = base.arrays(ids)
     c_num, _ = cand.arrays(ids)
     paired = Paired.of(b_num, c_num, den, spec.transform)
+    binary = is_binary(spec, b_num / den, c_num / den)
     if ids:
         low, high = paired_bootstrap_ci(paired, n_resamples=resamples, confidence=confidence, seed=seed)
-        p_value = (mcnemar_exact(b_num > 0.5, c_num > 0.5) if spec.binary
+        p_value = (mcnemar_exact(b_num > 0.5, c_num > 0.5) if binary
                    else paired_permutation_p(paired, n_resamples=resamples, seed=seed))
     else:
         low = high = p_value = float("nan")
-    regressed, improved = flips(spec, ids, b_num / den, c_num / den)
+    regressed, improved = flips(spec, ids, b_num / den, c_num / den, binary=binary)
     return Comparison(
         metric=spec.name, base=base_name, candidate=cand_name,
         base_value=paired.value(b_num) if ids else float("nan"),
@@ -124,20 +75,27 @@ def compare(spec: MetricSpec, base_name: str, base: ItemValues, cand_name: str, 
         regressed=regressed, improved=improved, higher_is_better=spec.higher_is_better)
 
 
-def flips(spec: MetricSpec, ids: Sequence[str], base: np.ndarray,
-          cand: np.ndarray) -> tuple[list[str], list[str]]:
+def is_binary(spec: MetricSpec, base: np.ndarray, cand: np.ndarray) -> bool:
+    """The spec's ``binary``; when it leaves that open, whether every item value is 0 or 1."""
+    if spec.binary is not None:
+        return spec.binary
+    both = np.concatenate([base, cand])
+    return bool(np.all((both == 0.0) | (both == 1.0)))
+
+
+def flips(spec: MetricSpec, ids: Sequence[str], base: np.ndarray, cand: np.ndarray, *,
+          binary: bool | None = None) -> tuple[list[str], list[str]]:
     """Items that got worse / better (per-item values: score, or mean NLL for perplexity)."""
     if spec.perplexity:
         # exp(mean NLL) ratio > 1 + r  <=>  mean NLL rose by more than log(1 + r)
-        step = math.log1p(PPL_FLIP_RATIO)
+        step = math.log1p(spec.flip_margin)
         worse, better = cand - base > step, base - cand > step
-    elif spec.binary:
+    elif is_binary(spec, base, cand) if binary is None else binary:
         worse, better = (base > 0.5) & (cand <= 0.5), (base <= 0.5) & (cand > 0.5)
     else:
-        worse, better = base - cand > FLIP_MARGIN, cand - base > FLIP_MARGIN
+        worse, better = base - cand > spec.flip_margin, cand - base > spec.flip_margin
     return ([i for i, w in zip(ids, worse, strict=True) if w],
             [i for i, b in zip(ids, better, strict=True) if b])
 
 
-__all__ = ["FLIP_MARGIN", "GENERATION_METRICS", "PPL_FLIP_RATIO", "SELECTOR_METRIC", "ItemValues",
-           "MetricSpec", "aggregate", "compare", "flips", "mmlu_spec", "perplexity_spec", "spec_of"]
+__all__ = ["ItemValues", "aggregate", "compare", "flips", "is_binary"]

@@ -1,29 +1,15 @@
 """Score the base and every adapter on the same held-out items, in one process, on one base load.
 
-Metric names (stable: gates key on them) and the ``score.metrics`` selector that yields each:
-
-=====================  ==============  ==============================================================
-metric                 selector        value
-=====================  ==============  ==============================================================
-``exact_match``        exact_match     fraction 0-1 (normalization: :mod:`harness.score.exact`)
-``f1``                 f1              mean token F1, 0-1
-``rouge_l``            rouge_l         mean ROUGE-L F, 0-1
-``json_valid``         json            fraction of outputs that are a JSON *object* with at least
-                                       ``score.json_keys`` (:mod:`harness.score.format`)
-``schema_valid``       schema          fraction valid against ``score.json_schema``
-``regex_match``        regex           fraction fully matching ``score.regex``
-``eval_perplexity``    perplexity      token perplexity of the eval *responses* (training masking)
-``general_perplexity`` perplexity      token perplexity of ``data.general`` (the forgetting canary)
-``mmlu``               mmlu            lm-eval acc in PERCENT points 0-100, micro over all items
-``mmlu/<subject>``     mmlu            the same, per subject
-=====================  ==============  ==============================================================
-
-Each selector yields exactly its own metric(s): ``exact_match`` does not bring
-``f1``/``rouge_l`` along (list them to get them). Generation (batched, greedy
-unless the suite samples, through the chat template with the generation prompt,
-``max_new_tokens`` from the suite, cut at the stop tokens) runs once per model
-when any generation metric is selected. An eval item whose prompt the template
-refuses is scored on an empty output, with the reason in ``items.jsonl``.
+Which metrics exist, what each reads, how it is aggregated and compared, and the
+``score.metrics`` selector that yields it: the metric registry
+(:mod:`harness.score.metrics`; the built-ins are in :mod:`harness.score.metrics.builtin`,
+users add their own with ``@harness.metric``). Generation (batched, greedy unless the
+suite samples, through the chat template with the generation prompt, ``max_new_tokens``
+from the suite, cut at the stop tokens) runs once per model when any metric that reads
+the output is selected. An eval item whose prompt the template refuses is scored on an
+empty output, with the reason in ``items.jsonl``. Metrics are recomputed from the
+(cached) outputs on every run, so a changed metric never reads stale scores; a user's
+metric's code is in ``hashes`` (``metric:<name>``: ``module:function@sha256``).
 
 Every metric is compared, base vs each adapter, on the same items
 (:mod:`harness.score.compare`). Per-item results are cached
@@ -46,15 +32,10 @@ from harness.io import sha256_text
 from harness.models.loading import LoadedModel
 from harness.progress import console
 from harness.results import Comparison, ItemScore, RepeatRun
-from harness.score.compare import (
-    GENERATION_METRICS,
-    ItemValues,
-    aggregate,
-    compare,
-    spec_of,
-)
+from harness.score.compare import ItemValues, aggregate, compare
 from harness.score.generation import render_prompts, settings_for
 from harness.score.jobs import SCORER_VERSION, Job, Values, generation_job, mmlu_job, nll_job, run_jobs
+from harness.score.metrics import metric_registry
 from harness.score.models import ModelPool, check_adapter_dir
 from harness.score.perplexity import Prepared, prepare
 from harness.score.plan import BASE, Identity, ScorePlan, adapter_hashes, identify, make_plan
@@ -174,7 +155,8 @@ def _score(run: RawRun, raw: Mapping[str, Mapping[str, Values]]
 
 
 def _metrics(values: Mapping[str, Mapping[str, ItemValues]]) -> dict[str, dict[str, float]]:
-    return {name: {metric: aggregate(spec_of(metric), v) for metric, v in per.items()}
+    registry = metric_registry()
+    return {name: {metric: aggregate(registry.get(metric), v) for metric, v in per.items()}
             for name, per in values.items()}
 
 
@@ -271,12 +253,13 @@ def compare_all(suite: SuiteConfig, values: Mapping[str, Mapping[str, ItemValues
     """Every metric, base vs each candidate. ``pooled``: per-item means over sampled repeats, so
     generation metrics are no longer 0/1 and take the randomization test instead of McNemar's."""
     out: list[Comparison] = []
+    registry = metric_registry()
     for cand in candidates:
         for metric, base_values in values[BASE].items():
             if metric not in values[cand]:
                 continue
-            spec = spec_of(metric)
-            if pooled and metric in GENERATION_METRICS:
+            spec = registry.get(metric)
+            if pooled and spec.job == "generation":
                 spec = replace(spec, binary=False)
             out.append(compare(spec, BASE, base_values, cand, values[cand][metric],
                                resamples=suite.score.bootstrap, confidence=suite.score.confidence))
@@ -288,6 +271,8 @@ def evaluation_hashes(plan: ScorePlan, ident: Identity, adapters: Mapping[str, s
     out = {"base": ident.base_hash, "quantization": ident.quantization, "tokenizer": ident.tokenizer_hash,
            "scorer_version": SCORER_VERSION}
     out.update({f"adapter:{name}": h for name, h in adapters.items()})
+    # A user's metric is not covered by SCORER_VERSION: its code's hash makes a baseline refuse a change.
+    out.update({f"metric:{m.name}": m.identity for m in plan.metrics if not m.builtin})
     out["data:eval"] = sha256_text(*(r.content_hash for r in plan.eval_records))
     if plan.general_records:
         out["data:general"] = sha256_text(*(r.content_hash for r in plan.general_records))

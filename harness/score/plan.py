@@ -18,9 +18,9 @@ from harness.data.record import Record
 from harness.io import sha256_file, sha256_text
 from harness.models.loading import LoadedModel, adapter_hash, load_tokenizer, model_hash
 from harness.models.quirks import best_device, compute_dtype
-from harness.score.compare import SELECTOR_METRIC
 from harness.score.exact import Normalizer
 from harness.score.format import FormatChecks
+from harness.score.metrics import MetricSettings, MetricSpec, metric_registry
 from harness.score.mmlu import MMLUItem, load_items
 
 BASE = "base"
@@ -32,19 +32,23 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 class ScorePlan:
     """The suite's scoring, resolved: selected metrics, items, and scorer settings."""
 
-    generation_metrics: tuple[str, ...]  # metric names, e.g. ("exact_match", "json_valid")
+    metrics: tuple[MetricSpec, ...]  # what score.metrics selects, from the registry
     perplexity: bool
     eval_records: list[Record]
     general_records: list[Record]
     mmlu_items: list[MMLUItem]
     mmlu_root: Path | None
-    normalizer: Normalizer
-    formats: FormatChecks
+    settings: MetricSettings
     max_seq_len: int
 
     @property
+    def output_metrics(self) -> tuple[MetricSpec, ...]:
+        """The metrics computed from each model's generated output, in selection order."""
+        return tuple(m for m in self.metrics if m.job == "generation")
+
+    @property
     def generation(self) -> bool:
-        return bool(self.generation_metrics)
+        return bool(self.output_metrics)
 
 
 def make_plan(suite: SuiteConfig) -> ScorePlan:
@@ -52,23 +56,25 @@ def make_plan(suite: SuiteConfig) -> ScorePlan:
     selected = list(dict.fromkeys(score.metrics))
     formats = FormatChecks(tuple(score.json_keys), score.json_schema, score.regex)
     formats.validate_config(selected)
+    registry = metric_registry()
+    metrics = tuple({m.name: m for s in selected for m in registry.select(s, folder=suite.folder)}.values())
+    jobs = {m.job for m in metrics}
     mmlu_items: list[MMLUItem] = []
     mmlu_root: Path | None = None
-    if "mmlu" in selected and score.mmlu is not None:
+    if "mmlu" in jobs and score.mmlu is not None:
         mmlu_root = suite.resolve(score.mmlu.path)
         mmlu_items = load_items(mmlu_root, score.mmlu.subjects, score.mmlu.limit)
-    perplexity = "perplexity" in selected
+    perplexity = "nll-eval" in jobs
     general = (load_records(suite.resolve(suite.data.general))
                if perplexity and suite.data.general else [])
     return ScorePlan(
-        generation_metrics=tuple(SELECTOR_METRIC[s] for s in selected if s in SELECTOR_METRIC),
+        metrics=metrics,
         perplexity=perplexity,
         eval_records=load_records(suite.resolve(suite.data.eval), suite.data.format),
         general_records=general,
         mmlu_items=mmlu_items,
         mmlu_root=mmlu_root,
-        normalizer=Normalizer(score.normalize_punctuation, score.answer_regex),
-        formats=formats,
+        settings=MetricSettings(Normalizer(score.normalize_punctuation, score.answer_regex), formats),
         max_seq_len=suite.sweep.max_seq_len,
     )
 

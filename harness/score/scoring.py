@@ -2,24 +2,27 @@
 
 Item ids: ``eval/<index>`` (the record's 0-based number in the eval file),
 ``general/<index>``, ``mmlu/<subject>/<row>``. In ``items.jsonl`` each row's
-``scores`` holds the selected generation metrics (0/1 or 0-1), and where
-measured ``eval_perplexity`` / ``general_perplexity`` (the item's own token
+``scores`` holds the selected metrics computed from the output (built-in or the
+user's, by name, as their spec computes them: :mod:`harness.score.metrics`), and
+where measured ``eval_perplexity`` / ``general_perplexity`` (the item's own token
 perplexity) with ``eval_tokens`` / ``general_tokens``, and ``mmlu`` (0 or 1 per
-item; the aggregate is in percent). ``reasons`` says why a format check failed
-or why an item could not be scored.
+item; the aggregate is in percent). ``reasons`` says why a format check failed,
+what a metric's :class:`~harness.score.metrics.Score` gave as its reason, or why
+an item could not be scored.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import HarnessError, MetricError
 from harness.results import ItemScore
 from harness.score.compare import ItemValues
-from harness.score.exact import exact_match, rouge_l, token_f1
+from harness.score.metrics import MetricItem
 from harness.score.mmlu import LETTERS
 from harness.score.plan import ScorePlan
 
@@ -68,21 +71,22 @@ def score_items(table: ItemTable, raw: Mapping[str, Mapping[str, Values]]
 
 
 def generation_scores(plan: ScorePlan, output: str,
-                      reference: str) -> tuple[dict[str, float], dict[str, str]]:
-    text: dict[str, Callable[[str, str, Any], float]] = {
-        "exact_match": exact_match, "f1": token_f1, "rouge_l": rouge_l}
-    checks = {"json_valid": plan.formats.json_valid, "schema_valid": plan.formats.schema_valid,
-              "regex_match": plan.formats.regex_match}
+                      item: MetricItem) -> tuple[dict[str, float], dict[str, str]]:
+    """Every selected output metric of ``output`` on ``item``, and the reasons the metrics gave."""
     scores: dict[str, float] = {}
     reasons: dict[str, str] = {}
-    for metric in plan.generation_metrics:
-        if metric in text:
-            scores[metric] = text[metric](output, reference, plan.normalizer)
-        else:
-            ok, why = checks[metric](output)
-            scores[metric] = float(ok)
-            if why:
-                reasons[metric] = why
+    for spec in plan.output_metrics:
+        try:
+            score = spec.score(output, item, plan.settings)
+        except HarnessError:
+            raise
+        except Exception as exc:  # a user's metric: name it and the item, in one line
+            raise MetricError(f"metric {spec.name!r} ({spec.origin}) failed on {item.item_id}: "
+                              f"{type(exc).__name__}: {exc}",
+                              hint="outputs are cached: a rerun after the fix regenerates none") from exc
+        scores[spec.name] = float(score.value)
+        if score.reason:
+            reasons[spec.name] = score.reason
     return scores, reasons
 
 
@@ -96,7 +100,8 @@ def _eval_rows(table: ItemTable, name: str, kinds: Mapping[str, Values], acc: _A
         scores: dict[str, float] = {}
         reasons: dict[str, str] = {}
         if plan.generation:
-            scores, reasons = generation_scores(plan, output, rec.response)
+            scores, reasons = generation_scores(
+                plan, output, MetricItem(item, prompt=rec.prompt, reference=rec.response, record=rec))
             if item in table.prompt_errors:
                 reasons["generation"] = table.prompt_errors[item]
             for metric, value in scores.items():
