@@ -2,8 +2,8 @@
 pairwise (both orders) protocols, cached, resumable, budgeted, calibrated.
 
 Public API: :func:`run_judges` for eval outputs and :func:`review_dataset` for
-the synthetic-data review in ``harness audit``. :mod:`harness.judge.loopback`
-is a scripted test server, not a judge.
+the synthetic-data review in ``harness audit``. The scripted test server lives in
+the opt-in :mod:`harness.testing.loopback`, outside the product.
 
 The two entry points load lazily, so that ``harness.results`` can import the
 judge result types without an import cycle (the review returns ``Finding``s).

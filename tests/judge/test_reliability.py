@@ -12,7 +12,7 @@ from judge_helpers import judge, make_items
 from harness.errors import BudgetExceeded, JudgeError
 from harness.judge import JudgeItem, run_judges
 from harness.judge.cache import VerdictCache
-from harness.judge.loopback import Faults, LoopbackJudge, Reply, hashed_rating, scripted, uniform
+from harness.testing.loopback import Faults, LoopbackJudge, Reply, hashed_rating, scripted, uniform
 
 Start = Callable[..., LoopbackJudge]
 

@@ -12,7 +12,7 @@ from judge_helpers import judge, make_items
 from harness.errors import JudgeError
 from harness.judge import run_judges
 from harness.judge.backends.base import retry_after
-from harness.judge.loopback import LoopbackJudge, Reply, SeenRequest, hashed_rating
+from harness.testing.loopback import LoopbackJudge, Reply, SeenRequest, hashed_rating
 
 Start = Callable[..., LoopbackJudge]
 
