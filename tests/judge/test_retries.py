@@ -101,7 +101,7 @@ def test_a_wrong_key_stops_the_run_at_once(loopback: Start, tmp_path: Path,
     run = run_judges([judge(server, concurrency=2)], make_items(24), cache_path=tmp_path / "c.db",
                      progress=False).runs[0]
     assert "HTTP 401" in (run.error or "") and run.failed == 48
-    assert server.request_count <= 2  # not 48 judgements x 7 attempts
+    assert run.requests <= 2  # not 48 judgements x 7 attempts (the server does not count refused keys)
     assert "WRONG" not in run.model_dump_json()
 
 
