@@ -1,5 +1,6 @@
-"""LLM-as-judge: rubrics from ``judges/``, OpenAI / Anthropic / local backends, pointwise and
-pairwise (both orders) protocols, cached, resumable, budgeted, calibrated.
+"""LLM-as-judge: rubrics from ``judges/``, backends from one registry (OpenAI / Anthropic / local
+built in, users' own by name, entry point or ``module:Class``: :mod:`harness.judge.backends`),
+pointwise and pairwise (both orders) protocols, cached, resumable, budgeted, calibrated.
 
 Public API: :func:`run_judges` for eval outputs and :func:`review_dataset` for
 the synthetic-data review in ``harness audit``. The scripted test server lives in
