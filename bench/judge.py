@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from harness.judge import JudgeConfig, JudgeItem, JudgeReport, run_judges
-from harness.judge.loopback import LoopbackJudge, scripted
+from harness.testing.loopback import LoopbackJudge, scripted
 
 DATA = Path("/work/shared/realdata/instruct/alpaca_en_demo_999.json")
 KEY_ENV = "HARNESS_BENCH_JUDGE_KEY"

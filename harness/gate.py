@@ -16,6 +16,11 @@ A gate is one line of the form ``<path> <op> <number>``:
 ``baseline.regressed == 0``    items that regressed against the baseline on the primary metric
 =============================  ==============================================================
 
+Every judge in the results adds one gate of its own, ``judge.<name>``: it fails when the judge
+stopped (a 401, its budget, an unreachable server) or left more judgements without a verdict
+than its ``max_failed`` (default 0), and then every ``judge.<name>.*`` gate fails too, naming
+the failures: a run whose judges judged nothing is never PASSED.
+
 Baseline gates read ``results.baseline`` (:mod:`harness.baseline`). A refused baseline (a
 comparable hash changed) fails them, naming what changed. With no lockfile they fail when the
 suite says ``baseline: {required: true}``, and otherwise pass with a note (a first run).
@@ -133,6 +138,8 @@ def _judge(results: RunResults, what: str) -> float:
     run = next((r for r in (results.judges.runs if results.judges else []) if r.name == name), None)
     if run is None:
         raise _Missing(f"no judge named {name!r} in results")
+    if run.problem:
+        raise _Missing(run.problem)
     value: float | None = None
     if field in {"win_rate", "win_rate_adjusted", "position_consistency"}:
         stats = run.pairwise.get(results.candidate or "")
@@ -182,8 +189,28 @@ def _baseline(results: RunResults, what: str) -> float:
 def evaluate_gates(
     results: RunResults, expressions: Sequence[str], *, noise_z: float = 2.0
 ) -> list[GateResult]:
-    """Every gate against ``results``; with repeated scoring, against the repeats' noise floor."""
-    return [evaluate_gate(results, gate, noise_z) for gate in parse_gates(expressions)]
+    """Every gate against ``results``; with repeated scoring, against the repeats' noise floor.
+    Then one gate per judge: did it judge enough items to be trusted (:func:`judge_gates`)?"""
+    return [*(evaluate_gate(results, gate, noise_z) for gate in parse_gates(expressions)),
+            *judge_gates(results)]
+
+
+def judge_gates(results: RunResults) -> list[GateResult]:
+    """``judge.<name>``: passes when the judge finished with at most ``max_failed`` judgements
+    without a verdict (failed or unparseable), fails naming them (or why the judge stopped)."""
+    gates = []
+    for run in results.judges.runs if results.judges else []:
+        total = len(run.verdicts)
+        problem = run.problem
+        message = (f"FAILED: {problem}" if problem else
+                   f"passed: {run.without_verdict} of {total} judgements without a verdict "
+                   f"(needs <= {run.max_failed})")
+        gates.append(GateResult(name=f"judge.{run.name}", passed=problem is None,
+                                expression=f"judge {run.name}: every judgement has a verdict"
+                                if run.max_failed == 0 else
+                                f"judge {run.name}: at most {run.max_failed} judgements without a verdict",
+                                observed=float(run.without_verdict), message=message))
+    return gates
 
 
 def evaluate_gate(results: RunResults, gate: Gate, noise_z: float = 2.0) -> GateResult:

@@ -117,14 +117,17 @@ def review_suite(suite: SuiteConfig, train: list[Record], audit: AuditResult, ou
 def judge_suite(
     suite: SuiteConfig, items: list[ItemScore], candidate: str | None, out: Path
 ) -> JudgeReport | None:
-    """Judge the base and the selected candidate on the eval items with every configured judge."""
+    """Judge the base and the selected candidate with every configured judge, each on the items of
+    the splits it names (``judges[i].splits``, default the eval set: general text has no output to
+    judge, and MMLU answers only when a judge asks for them). Item ids start with their split."""
     if not suite.judges or candidate is None:
         return None
     from harness.judge import JudgeItem, run_judges
 
+    wanted = {split for j in suite.judges for split in j.splits}
     grouped: dict[str, dict[str, ItemScore]] = {}
     for it in items:
-        if it.model in ("base", candidate):
+        if it.model in ("base", candidate) and it.item_id.partition("/")[0] in wanted:
             grouped.setdefault(it.item_id, {})[it.model] = it
     judge_items = [
         JudgeItem(
@@ -132,6 +135,7 @@ def judge_suite(
             prompt=pair["base"].prompt,
             reference=pair["base"].reference or None,
             outputs={m: s.output for m, s in pair.items()},
+            split=item_id.partition("/")[0],
         )
         for item_id, pair in grouped.items()
         if len(pair) == 2

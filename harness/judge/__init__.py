@@ -1,9 +1,10 @@
-"""LLM-as-judge: rubrics from ``judges/``, OpenAI / Anthropic / local backends, pointwise and
-pairwise (both orders) protocols, cached, resumable, budgeted, calibrated.
+"""LLM-as-judge: rubrics from ``judges/``, backends from one registry (OpenAI / Anthropic / local
+built in, users' own by name, entry point or ``module:Class``: :mod:`harness.judge.backends`),
+pointwise and pairwise (both orders) protocols, cached, resumable, budgeted, calibrated.
 
 Public API: :func:`run_judges` for eval outputs and :func:`review_dataset` for
-the synthetic-data review in ``harness audit``. :mod:`harness.judge.loopback`
-is a scripted test server, not a judge.
+the synthetic-data review in ``harness audit``. The scripted test server lives in
+the opt-in :mod:`harness.testing.loopback`, outside the product.
 
 The two entry points load lazily, so that ``harness.results`` can import the
 judge result types without an import cycle (the review returns ``Finding``s).

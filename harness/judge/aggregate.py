@@ -1,4 +1,5 @@
-"""From answers to verdicts and summaries: parse, combine the two pairwise orders, average, count.
+"""From answers to verdicts and summaries: parse, combine the two pairwise orders, average, count,
+and the 95% intervals (bootstrap for a mean score, Wilson for a win rate).
 
 Pairwise (MT-Bench practice): the candidate wins only when both orders say so;
 two orders that disagree make a tie, and the share of pairs whose orders agree
@@ -8,8 +9,10 @@ as unparseable, not as a tie.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from statistics import NormalDist
 
 import numpy as np
 
@@ -26,6 +29,7 @@ _ORDER_MEANING: dict[str, dict[PairChoice, Winner]] = {
     "ba": {"A": "candidate", "B": "base", "C": "tie"},
 }
 MISSING = Answer(None, error="not judged (budget reached or run stopped)")
+CONFIDENCE = 0.95
 
 
 def _raw(text: str, limit: int = RAW_LIMIT) -> str:
@@ -33,10 +37,20 @@ def _raw(text: str, limit: int = RAW_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def verdicts(planned: Sequence[Planned], answers: Mapping[str, Answer], rubric: Rubric) -> list[ItemVerdict]:
+def verdicts(planned: Sequence[Planned], answers: Mapping[str, Answer], rubric: Rubric, *,
+             stopped: str | None = None) -> list[ItemVerdict]:
+    """One verdict per planned judgement; a request with no answer is an error (why the judge stopped)."""
+    missing = Answer(None, error=f"not judged: {stopped}") if stopped else MISSING
     if rubric.protocol == "pointwise":
-        return [_pointwise(p, answers.get(p.jobs[0].key, MISSING), rubric) for p in planned]
-    return [_pairwise(p, [answers.get(j.key, MISSING) for j in p.jobs]) for p in planned]
+        return [_pointwise(p, answers.get(p.jobs[0].key, missing), rubric) for p in planned]
+    return [_pairwise(p, [answers.get(j.key, missing) for j in p.jobs]) for p in planned]
+
+
+def readable(rubric: Rubric) -> Callable[[str], bool]:
+    """Whether an answer holds a verdict this rubric can read (what the engine caches and re-asks by)."""
+    if rubric.protocol == "pointwise":
+        return lambda text: parse_pointwise(text, rubric).ok
+    return lambda text: parse_pairwise(text).ok
 
 
 def _pointwise(p: Planned, answer: Answer, rubric: Rubric) -> ItemVerdict:
@@ -78,13 +92,36 @@ def model_scores(items: Sequence[ItemVerdict]) -> dict[str, ModelScore]:
     out: dict[str, ModelScore] = {}
     for model, vs in by_model.items():
         scores = np.array([v.score for v in vs if v.status == "ok" and v.score is not None], dtype=float)
+        low, high = mean_ci(scores)
         out[model] = ModelScore(
             mean=float(scores.mean()) if scores.size else None,
             std=float(scores.std(ddof=1)) if scores.size > 1 else None,
             n=int(scores.size),
             unparseable=sum(v.status == "unparseable" for v in vs),
-            failed=sum(v.status == "error" for v in vs))
+            failed=sum(v.status == "error" for v in vs), ci_low=low, ci_high=high)
     return out
+
+
+def mean_ci(scores: np.ndarray, *, confidence: float = CONFIDENCE, resamples: int = 2000,
+            seed: int = 0) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval of the mean over items (seeded: the same verdicts, the same CI)."""
+    if scores.size < 2:
+        return None, None
+    rng = np.random.default_rng(seed)
+    means = scores[rng.integers(0, scores.size, size=(resamples, scores.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def wilson_ci(successes: int, n: int, *, confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
+    """Wilson score interval of a proportion: sound near 0 and 1 and for small n, unlike mean ± z·se."""
+    if n == 0:
+        return None, None
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def pairwise_stats(items: Sequence[ItemVerdict]) -> dict[str, PairwiseStats]:
@@ -98,8 +135,9 @@ def pairwise_stats(items: Sequence[ItemVerdict]) -> dict[str, PairwiseStats]:
         losses = sum(v.winner == "base" for v in ok)
         ties = len(ok) - wins - losses
         n = len(ok)
+        low, high = wilson_ci(wins, n)
         out[candidate] = PairwiseStats(
-            wins=wins, ties=ties, losses=losses, n=n,
+            wins=wins, ties=ties, losses=losses, n=n, win_rate_ci_low=low, win_rate_ci_high=high,
             win_rate=wins / n if n else None,
             win_rate_adjusted=(wins + ties / 2) / n if n else None,
             position_consistency=sum(bool(v.consistent) for v in ok) / n if n else None,

@@ -94,22 +94,25 @@ class Budget:
         tokens = sum(i + o for i, o in bounds)
         usd = sum(self._usd(i, o) for i, o in bounds)
         if self.max_tokens is not None and tokens > self.max_tokens:
-            raise BudgetExceeded(f"judge {self.name!r}: {len(bounds)} uncached judgements may take up to "
+            raise BudgetExceeded(f"{len(bounds)} uncached judgements may take up to "
                                  f"{tokens} tokens; budget_tokens is {self.max_tokens}",
                                  hint="raise the budget, judge a sample, or lower the rubric's max_tokens")
         if self.max_usd is not None and usd > self.max_usd:
-            raise BudgetExceeded(f"judge {self.name!r}: {len(bounds)} uncached judgements may cost up to "
+            raise BudgetExceeded(f"{len(bounds)} uncached judgements may cost up to "
                                  f"${usd:.4f}; budget_usd is ${self.max_usd:.4f}",
                                  hint="raise the budget, judge a sample, or lower the rubric's max_tokens")
 
-    def reserve(self, tokens_in: int, tokens_out: int) -> bool:
-        """Hold room for one request; False (and nothing held) if it could overrun the budget."""
+    def reserve(self, tokens_in: int, tokens_out: int, *, count_refusal: bool = True) -> bool:
+        """Hold room for one request; False (and nothing held) if it could overrun the budget.
+
+        ``count_refusal``: a refusal counts as a judgement not sent (False for a re-ask).
+        """
         tokens, usd = tokens_in + tokens_out, self._usd(tokens_in, tokens_out)
         over_tokens = (self.max_tokens is not None
                        and self.spent_tokens + self._reserved_tokens + tokens > self.max_tokens)
         over_usd = self.max_usd is not None and self.spent_usd + self._reserved_usd + usd > self.max_usd
         if over_tokens or over_usd:
-            self.refused += 1
+            self.refused += count_refusal
             return False
         self._reserved_tokens += tokens
         self._reserved_usd += usd

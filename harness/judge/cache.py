@@ -1,10 +1,11 @@
 """The verdict cache: every judge answer persisted the moment it arrives (SQLite, WAL).
 
-Keyed by :func:`verdict_key` (backend, model, rubric version and content hash,
-the rendered prompt, and the inputs), so a killed run resumes without paying
-for any judgement twice. Only answers are stored, unparseable ones included
-(they were paid for); failures never are, so a rerun asks again. Nothing here
-holds a key or a base URL.
+Keyed by :func:`verdict_key` (backend, model identity, rubric version and
+content hash, the rendered prompt, and the inputs), so a killed run resumes
+without paying for any judgement twice. Only answers with a readable verdict are
+stored: an unparseable answer or a failure never is, so a rerun asks again (and
+an unparseable answer an older version stored is not trusted on read). Nothing
+here holds a key or a base URL.
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import DataError
+from harness.judge.config import Split
 
 BASE = "base"
 
 
 class JudgeItem(BaseModel):
-    """One eval item: ``outputs`` maps a model name ("base" and each candidate) to its output."""
+    """One item: ``outputs`` maps a model name ("base" and each candidate) to its output."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -24,6 +25,7 @@ class JudgeItem(BaseModel):
     prompt: str
     reference: str | None = None
     outputs: dict[str, str]
+    split: Split = "eval"  # a judge sees only the splits its config names
 
 
 class Anchor(BaseModel):

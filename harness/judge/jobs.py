@@ -41,10 +41,11 @@ class Planned:
     jobs: tuple[Job, ...]
 
 
-def plan_jobs(config: JudgeConfig, rubric: Rubric, items: Sequence[JudgeItem],
-              model_identity: str) -> list[Planned]:
+def plan_jobs(config: JudgeConfig, rubric: Rubric, items: Sequence[JudgeItem], *,
+              model_identity: str, backend: str) -> list[Planned]:
+    """The requests behind every verdict; ``backend`` and ``model_identity`` go into each cache key."""
     _check_references(rubric, items, config.name)
-    make = _Maker(config, rubric, model_identity)
+    make = _Maker(config, rubric, model_identity, backend)
     planned: list[Planned] = []
     for item in items:
         if config.protocol == "pointwise":
@@ -72,12 +73,12 @@ def _check_references(rubric: Rubric, items: Sequence[JudgeItem], judge: str) ->
 
 
 class _Maker:
-    def __init__(self, config: JudgeConfig, rubric: Rubric, model_identity: str) -> None:
-        self.config, self.rubric, self.model_identity = config, rubric, model_identity
+    def __init__(self, config: JudgeConfig, rubric: Rubric, model_identity: str, backend: str) -> None:
+        self.config, self.rubric, self.model_identity, self.backend = config, rubric, model_identity, backend
 
     def _job(self, system: str, user: str, inputs: dict[str, str | None]) -> Job:
         r = self.rubric
-        key = verdict_key(backend=self.config.backend, model=self.model_identity, rubric=r.name,
+        key = verdict_key(backend=self.backend, model=self.model_identity, rubric=r.name,
                           rubric_version=r.version, rubric_hash=r.content_hash, system=system, user=user,
                           max_tokens=r.max_tokens, inputs=inputs)
         return Job(key, system, user, r.max_tokens)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.judge.config import Backend, Protocol
+from harness.judge.config import Protocol
 
 Status = Literal["ok", "unparseable", "error"]
 Winner = Literal["base", "candidate", "tie"]
@@ -47,6 +47,9 @@ class ModelScore(_Frozen):
     n: int
     unparseable: int = 0
     failed: int = 0
+    # 95% percentile bootstrap interval of the mean over items (None below two scores)
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 class PairwiseStats(_Frozen):
@@ -61,6 +64,9 @@ class PairwiseStats(_Frozen):
     position_consistency: float | None  # share of pairs where both orders gave the same outcome
     unparseable: int = 0
     failed: int = 0
+    # 95% Wilson score interval of win_rate (None with no pair parsed)
+    win_rate_ci_low: float | None = None
+    win_rate_ci_high: float | None = None
 
 
 class Calibration(_Frozen):
@@ -79,7 +85,7 @@ class JudgeRun(_Frozen):
     """One judge over the items: aggregate scores, cost and reliability counters, every verdict."""
 
     name: str
-    backend: Backend
+    backend: str  # the config's name for it, or module:Class of an object passed to run_judges
     model: str
     rubric: str
     rubric_version: int
@@ -93,12 +99,36 @@ class JudgeRun(_Frozen):
     requests: int = 0  # HTTP requests (or local generations) made, retries included
     retries: int = 0
     cache_hits: int = 0
+    reasked: int = 0  # answers with no readable verdict, asked again in the run
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None  # None when the model has no known price
     wall_s: float = 0.0
     calibration: Calibration | None = None
     verdicts: list[ItemVerdict] = Field(default_factory=list)
+    max_failed: int = 0  # judgements allowed without a verdict before the judge counts as failed
+    error: str | None = None  # why the judge stopped before judging everything (a 401, its budget)
+
+    @property
+    def without_verdict(self) -> int:
+        return self.failed + self.unparseable
+
+    @property
+    def problem(self) -> str | None:
+        """Why this judge's figures cannot be trusted (None: it judged enough items); one line."""
+        total = len(self.verdicts)
+        if self.error:
+            return (f"judge {self.name!r} stopped: {self.error} "
+                    f"({self.without_verdict} of {total} judgements without a verdict)")
+        if total == 0:
+            return f"judge {self.name!r} judged no items"
+        if self.without_verdict <= self.max_failed:
+            return None
+        first = next((v.reason for v in self.verdicts if v.status == "error"), None) or next(
+            (v.reason for v in self.verdicts if v.status == "unparseable"), "")
+        return (f"judge {self.name!r}: {self.without_verdict} of {total} judgements without a verdict "
+                f"({self.failed} failed, {self.unparseable} unparseable; max_failed {self.max_failed})"
+                + (f"; first: {first}" if first else ""))
 
 
 class JudgeReport(_Frozen):

@@ -43,11 +43,11 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
-async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy, *,
-                            label: str, on_attempt: Callable[[], None]) -> T:
+async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy, *, label: str,
+                            on_attempt: Callable[[], None] = lambda: None) -> T:
     """Run ``call`` until it succeeds, fails for good, or runs out of retries (then re-raise).
 
-    ``on_attempt`` is called before every attempt, so callers count requests made.
+    ``on_attempt`` is called before every attempt, so callers can count requests made.
     """
 
     def before_sleep(state: RetryCallState) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.record import SYSTEM, Record
-from harness.errors import ConfigError
+from harness.errors import ConfigError, JudgeError
 from harness.judge.config import JudgeConfig
 from harness.judge.items import JudgeItem
 from harness.judge.results import ItemVerdict, JudgeRun
@@ -39,11 +39,13 @@ def review_dataset(records: Sequence[Record], config: JudgeConfig, *, fraction: 
     if not chosen:
         return []
     by_id = {_item_id(r): r for r in chosen}
-    items = [JudgeItem(item_id=_item_id(r), prompt=conversation(r), outputs={OUTPUT: r.response})
-             for r in chosen]
-    judge = config.model_copy(update={"protocol": "pointwise", "sample": None})
+    items = [JudgeItem(item_id=_item_id(r), prompt=conversation(r), outputs={OUTPUT: r.response},
+                       split="train") for r in chosen]
+    judge = config.model_copy(update={"protocol": "pointwise", "sample": None, "splits": ("train",)})
     run = run_judges([judge], items, cache_path=cache_path, rubric_dirs=rubric_dirs,
                      progress=progress).runs[0]
+    if run.error:  # nothing reviewed is not "nothing wrong": the audit stops, saying why
+        raise JudgeError(f"judge {run.name!r}: {run.error}")
     findings = [f for v in run.verdicts if (f := _finding(v, by_id[v.item_id], run, rubric.pass_score))]
     return [*findings, _summary(run, len(records), len(chosen), fraction, seed, findings)]
 

@@ -10,6 +10,7 @@ import jinja2
 
 from harness.io import atomic_write_text
 from harness.report import plots
+from harness.report.judge_views import judge_problems, judge_rows
 from harness.report.views import (
     compare_groups,
     finding_rows,
@@ -93,6 +94,8 @@ def render_run(
             primary,
             front,
         ),
+        judge_rows=judge_rows(results.judges),
+        judge_problems=judge_problems(results.judges),
         **_audit_context(results.audit),
     )
     atomic_write_text(path, html)

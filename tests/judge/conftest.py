@@ -8,7 +8,7 @@ import pytest
 from judge_helpers import FAKE_KEY, KEY_ENV, make_items
 
 from harness.judge import JudgeItem
-from harness.judge.loopback import LoopbackJudge, Script
+from harness.testing.loopback import LoopbackJudge, Script
 
 
 @pytest.fixture

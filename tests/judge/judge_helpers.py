@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from harness.judge import JudgeConfig, JudgeItem
-from harness.judge.loopback import LoopbackJudge
+from harness.testing.loopback import LoopbackJudge
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "judge"
 FAKE_KEY = "sk-test-PLANTED-7f3a9c2e1b8d4f60"

@@ -15,7 +15,7 @@ from harness.data import load_records
 from harness.errors import DataError
 from harness.judge import run_judges
 from harness.judge.calibration import cohen_kappa
-from harness.judge.loopback import LoopbackJudge, SeenRequest, scripted
+from harness.testing.loopback import LoopbackJudge, SeenRequest, scripted
 
 Start = Callable[..., LoopbackJudge]
 

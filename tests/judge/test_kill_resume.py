@@ -14,7 +14,7 @@ from pathlib import Path
 
 from judge_helpers import KEY_ENV
 
-from harness.judge.loopback import LoopbackJudge
+from harness.testing.loopback import LoopbackJudge
 
 Start = Callable[..., LoopbackJudge]
 HERE = Path(__file__).resolve().parent

@@ -27,7 +27,8 @@ def short_items() -> list[JudgeItem]:
 @pytest.mark.slow
 def test_a_model_that_cannot_judge_gives_unparseable_verdicts_not_scores(tmp_path: Path) -> None:
     items = short_items()
-    run = run_judges([local_judge()], items, cache_path=tmp_path / "c.db", rubric_dirs=RUBRICS,
+    judge = local_judge(unparseable_retries=0)  # greedy: asking again in the run gives the same story
+    run = run_judges([judge], items, cache_path=tmp_path / "c.db", rubric_dirs=RUBRICS,
                      progress=False).runs[0]
     assert run.requests == 3 and run.failed == 0 and run.cost_usd == 0.0
     assert run.input_tokens > 3 * 20 and run.output_tokens > 0
@@ -37,9 +38,10 @@ def test_a_model_that_cannot_judge_gives_unparseable_verdicts_not_scores(tmp_pat
         assert unparseable or (v.status == "ok" and 1 <= (v.score or 0) <= 5)
     # A story model answers with stories: at least one verdict must be unparseable, and reported so.
     assert run.unparseable >= 1 and run.scores["ft"].unparseable == run.unparseable
-    again = run_judges([local_judge()], items, cache_path=tmp_path / "c.db", rubric_dirs=RUBRICS,
+    again = run_judges([judge], items, cache_path=tmp_path / "c.db", rubric_dirs=RUBRICS,
                        progress=False).runs[0]
-    assert again.requests == 0 and again.cache_hits == 3
+    # Only readable verdicts were cached: the unparseable ones are asked again, the rest are not.
+    assert again.requests == run.unparseable and again.cache_hits == 3 - run.unparseable
     assert [v.raw for v in again.verdicts] == [v.raw for v in run.verdicts]  # greedy: temperature 0
 
 

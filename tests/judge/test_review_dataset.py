@@ -12,8 +12,8 @@ from judge_helpers import FIXTURES, judge
 from harness.data import Record, load_records
 from harness.errors import ConfigError
 from harness.judge import review_dataset
-from harness.judge.loopback import LoopbackJudge, SeenRequest, scripted
 from harness.results import Ref
+from harness.testing.loopback import LoopbackJudge, SeenRequest, scripted
 
 Start = Callable[..., LoopbackJudge]
 

@@ -12,8 +12,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from harness.errors import ConfigError, JudgeError
 from harness.judge import JudgeItem, JudgeReport, run_judges
-from harness.judge.loopback import LoopbackJudge, Reply, SeenRequest, hashed_rating, scripted
 from harness.judge.rubrics import load_rubric
+from harness.testing.loopback import LoopbackJudge, Reply, SeenRequest, hashed_rating, scripted
 
 Start = Callable[..., LoopbackJudge]
 

@@ -10,8 +10,8 @@ import pytest
 from judge_helpers import judge, make_items
 
 from harness.judge import run_judges
-from harness.judge.loopback import LoopbackJudge, Reply, SeenRequest
 from harness.judge.secrets import MASK, redact
+from harness.testing.loopback import LoopbackJudge, Reply, SeenRequest
 
 Start = Callable[..., LoopbackJudge]
 

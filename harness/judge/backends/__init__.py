@@ -1,8 +1,10 @@
-"""Judge backends: ``openai`` (and compatible servers), ``anthropic``, ``local`` (transformers)."""
+"""Judge backends: the built-in ``openai`` (and compatible servers), ``anthropic``, ``local``
+(transformers), and users' own, all through one registry (:mod:`.registry`)."""
 
 from __future__ import annotations
 
 from harness.judge.backends.base import (
+    JUDGE_WIDE_KINDS,
     Backend,
     BackendError,
     Completion,
@@ -10,30 +12,29 @@ from harness.judge.backends.base import (
     RequestError,
     TransientError,
 )
-from harness.judge.config import JudgeConfig
-
-
-def make_backend(config: JudgeConfig) -> Backend:
-    """The backend a judge names (SDKs are imported only when used)."""
-    if config.backend == "openai":
-        from harness.judge.backends.openai_api import OpenAIBackend
-
-        return OpenAIBackend(config)
-    if config.backend == "anthropic":
-        from harness.judge.backends.anthropic_api import AnthropicBackend
-
-        return AnthropicBackend(config)
-    from harness.judge.backends.local_hf import LocalBackend
-
-    return LocalBackend(config)
-
+from harness.judge.backends.registry import (
+    ENTRY_POINT_GROUP,
+    backend_class,
+    backend_identity,
+    known_backends,
+    make_backend,
+    register_backend,
+    unregister_backend,
+)
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
+    "JUDGE_WIDE_KINDS",
     "Backend",
     "BackendError",
     "Completion",
     "FatalError",
     "RequestError",
     "TransientError",
+    "backend_class",
+    "backend_identity",
+    "known_backends",
     "make_backend",
+    "register_backend",
+    "unregister_backend",
 ]

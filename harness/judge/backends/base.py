@@ -1,11 +1,29 @@
 """What every judge backend does, and the three ways a judgement can fail.
 
+A backend is a class registered by name (:mod:`harness.judge.backends.registry`) or
+named ``module:Class`` in a judge config. The contract:
+
+- ``Class(config: JudgeConfig)``: built once per judge run, inside the run's event
+  loop; read what you need from the config (``model``, ``base_url``, ``timeout_s``,
+  and the key through :func:`harness.judge.secrets.api_key`, never from a file).
+- ``async complete(system, user, max_tokens) -> Completion``: one judgement; called
+  concurrently (up to the judge's ``concurrency``); no retries of its own: the
+  engine retries, counts and budgets every attempt.
+- ``async aclose()``: release clients and models; called once when the judge is done.
+- optional ``identity(config) -> str`` (classmethod or staticmethod): what the verdict
+  cache keys the judge model by (default ``module:Class/model``).
+
+Failures are one of:
+
 - :class:`TransientError`: worth retrying (429, 5xx, timeouts, dropped
-  connections, a garbled body); carries the server's ``retry-after`` if any.
+  connections, a garbled body); carries the server's ``retry-after`` if any, and
+  a ``kind``. Kinds in :data:`JUDGE_WIDE_KINDS` (``"connection"``: refused, DNS,
+  TLS) do not go away from one item to the next: their retry budget is shared by
+  all of the judge's requests, and once it is spent every request fails at once.
 - :class:`RequestError`: this judgement cannot succeed (400, a prompt longer
   than the model's context); the item is marked failed, the run goes on.
 - :class:`FatalError`: no judgement can succeed (bad key, unknown model); the
-  run stops at once rather than failing every item the same way.
+  judge stops at once rather than failing every item the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +40,8 @@ from harness.judge.secrets import redact
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 FATAL_STATUS = frozenset({401, 403, 404})
 MAX_RETRY_AFTER_S = 120.0
+# Transient failures that hit every request alike: retried as one judge-wide budget (a circuit breaker).
+JUDGE_WIDE_KINDS = frozenset({"connection"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +59,13 @@ class BackendError(Exception):
 
 
 class TransientError(BackendError):
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+    """Worth retrying. ``kind``: ``"connection"`` (judge-wide, see :data:`JUDGE_WIDE_KINDS`), or any other
+    word for a per-request failure (``"transient"``, ``"timeout"``, ``"rate_limit"``, ``"server"``)."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None, kind: str = "transient") -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.kind = kind
 
 
 class RequestError(BackendError):
@@ -53,7 +77,7 @@ class FatalError(BackendError):
 
 
 class Backend(Protocol):
-    """A judge model behind an API or in-process. ``complete`` is called concurrently."""
+    """A judge model behind an API or in-process (the contract is in this module's docstring)."""
 
     async def complete(self, system: str, user: str, max_tokens: int) -> Completion: ...
 
@@ -64,7 +88,8 @@ def status_error(status: int, message: str, headers: Mapping[str, str] | None) -
     """Classify an HTTP error status."""
     text = f"HTTP {status}: {message}"
     if status in RETRYABLE_STATUS or status >= 500:
-        return TransientError(text, retry_after_s=retry_after(headers or {}))
+        kind = "rate_limit" if status == 429 else "server"
+        return TransientError(text, retry_after_s=retry_after(headers or {}), kind=kind)
     if status in FATAL_STATUS:
         return FatalError(text)
     return RequestError(text)
@@ -126,10 +151,38 @@ def classify_sdk_error(exc: Exception, sdk: ModuleType) -> BackendError:
 
     if isinstance(exc, sdk.APIStatusError):
         return status_error(exc.status_code, sdk_error_message(exc), exc.response.headers)
+    if isinstance(exc, sdk.APIConnectionError) and _never_connected(exc):
+        return TransientError(f"cannot connect: {_root_message(exc)}", kind="connection")
     if isinstance(exc, sdk.APITimeoutError):
-        return TransientError("timed out")
+        return TransientError("timed out", kind="timeout")
     if isinstance(exc, sdk.APIConnectionError):
-        return TransientError(f"connection failed: {exc.message}")
+        return TransientError(f"connection failed: {_root_message(exc)}")
     if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError | ValueError):
         return TransientError(f"malformed response: {type(exc).__name__}")
     return RequestError(f"{type(exc).__name__}: {exc}")
+
+
+# httpx's names for "the request never reached the server" (refused, no route, DNS, connect timeout):
+# every request to that server fails the same way. A connection dropped mid-answer is not one of them.
+_CONNECT_FAILURES = frozenset({"ConnectError", "ConnectTimeout", "ConnectionRefusedError", "gaierror"})
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _never_connected(exc: BaseException) -> bool:
+    return any(type(e).__name__ in _CONNECT_FAILURES for e in _chain(exc))
+
+
+def _root_message(exc: BaseException) -> str:
+    """The SDK's message plus the innermost OS error under it ("Connection error. (ConnectionRefusedError:
+    [Errno 111] ...)"); the implicit context chain can also hold unrelated errors, so only OS errors count."""
+    message = str(getattr(exc, "message", "") or exc)
+    root = next((e for e in reversed(_chain(exc)) if isinstance(e, OSError) and str(e)), None)
+    return f"{message} ({type(root).__name__}: {root})" if root is not None else message

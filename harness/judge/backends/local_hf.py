@@ -17,6 +17,10 @@ from harness.judge.config import JudgeConfig
 
 
 class LocalBackend:
+    @staticmethod
+    def identity(config: JudgeConfig) -> str:
+        return local_model_identity(config.model)
+
     def __init__(self, config: JudgeConfig) -> None:
         self._path = config.model
         self._loaded: Any = None

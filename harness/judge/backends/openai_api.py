@@ -24,6 +24,11 @@ from harness.judge.secrets import api_key
 
 
 class OpenAIBackend:
+    @staticmethod
+    def identity(config: JudgeConfig) -> str:
+        """Verdicts are cached by model name (the backend name is part of the key too)."""
+        return config.model
+
     def __init__(self, config: JudgeConfig) -> None:
         self._client = openai.AsyncOpenAI(
             api_key=api_key(config), base_url=config.base_url, max_retries=0, timeout=config.timeout_s
