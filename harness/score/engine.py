@@ -13,7 +13,7 @@ metric's code is in ``hashes`` (``metric:<name>``: ``module:function@sha256``).
 
 Every metric is compared, base vs each adapter, on the same items
 (:mod:`harness.score.compare`). Per-item results are cached
-(:mod:`harness.cache`) under the hashes of the base weights, quantization,
+(:mod:`harness.score.cache`) under the hashes of the base weights, quantization,
 tokenizer + template, adapter weights, computation settings, item content and
 :data:`SCORER_VERSION`: a rerun with unchanged weights runs no forward pass, and a
 changed adapter recomputes only its own items.
@@ -25,13 +25,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.cache import ScoreCache
 from harness.config import SuiteConfig
 from harness.errors import ConfigError
 from harness.io import sha256_text
 from harness.models.loading import LoadedModel
 from harness.progress import console
 from harness.results import Comparison, ItemScore, RepeatRun
+from harness.score.cache import ScoreCache
 from harness.score.compare import ItemValues, aggregate, compare
 from harness.score.generation import render_prompts, settings_for
 from harness.score.jobs import SCORER_VERSION, Job, Values, generation_job, mmlu_job, nll_job, run_jobs
