@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from harness.config import SuiteConfig, TrialSpec, load_suite
+from harness.config import SuiteConfig, TrialSpec
 from harness.data import Record, Turn, iter_records, load_records
 from harness.errors import (
     AdapterError,
@@ -39,6 +39,7 @@ from harness.results import (
     load_results,
     load_sweep,
 )
+from harness.suite import load_suite
 
 if TYPE_CHECKING:  # typed for users' checkers; imported on first use (numpy comes with it)
     from harness.score.metrics import MetricItem as MetricItem

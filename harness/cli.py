@@ -30,7 +30,7 @@ def _out(args: argparse.Namespace, default: Path) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)  # validate input before importing the heavy stack
     from harness.pipeline import default_out, run_suite
@@ -138,7 +138,7 @@ def _review(args: argparse.Namespace, train: Sequence[Record], result: AuditResu
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)
     from harness.pipeline import default_out
@@ -166,10 +166,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
     from harness.pipeline import cache_path, default_out, finish_evaluation
     from harness.progress import console
     from harness.results import load_audit, load_sweep
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)  # validate input before importing the heavy scoring stack
     from harness.score.engine import evaluate
@@ -221,7 +221,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)
     from harness.data import load_records

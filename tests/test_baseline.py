@@ -20,11 +20,11 @@ from harness.baseline import (
     read_lock,
 )
 from harness.cli import main
-from harness.config import load_suite
 from harness.gate import evaluate_gates
 from harness.pipeline import finish, gate_results
 from harness.results import BaselineComparison, ItemScore, RunResults, load_results, write_json
 from harness.score.metrics import MetricSpec
+from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 HASHES = {

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import SweepConfig, load_suite
+from harness.config import SweepConfig
 from harness.errors import ConfigError
+from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "suites" / "demo" / "model"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.config import load_suite
 from harness.pipeline import gate_results, rank_candidates, select_candidate
 from harness.results import RunResults
+from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 

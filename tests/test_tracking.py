@@ -15,7 +15,7 @@ import pytest
 from factories import make_trial
 
 import harness.tracking
-from harness.config import MLflowTracking, TrackingConfig, WandbTracking, load_suite
+from harness.config import MLflowTracking, TrackingConfig, WandbTracking
 from harness.errors import ConfigError
 from harness.pipeline import finish
 from harness.results import (
@@ -29,6 +29,7 @@ from harness.results import (
     TrialResult,
     write_json,
 )
+from harness.suite import load_suite
 from harness.tracking import TrackingError, export, log_results
 
 ROOT = Path(__file__).resolve().parent.parent

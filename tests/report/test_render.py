@@ -380,8 +380,8 @@ def test_delta_plot_layout_scales(n_metrics: int, n_candidates: int, grid: tuple
 
 
 def test_pipeline_finish_writes_the_sweep_page(tmp_path: Path, tiny_suite_path: Path) -> None:
-    from harness.config import load_suite
     from harness.pipeline import finish
+    from harness.suite import load_suite
 
     results = sweep_results(scored=True)
     finish(
