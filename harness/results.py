@@ -12,20 +12,16 @@ import statistics
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from harness.errors import DataError
+from harness.frozen import Frozen as _Frozen
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
 
 class Ref(_Frozen):
     """A record in one input: ``index`` is its 0-based record number there."""
@@ -209,6 +205,17 @@ class RepeatRun(_Frozen):
     seed: int
     models: dict[str, dict[str, float]] = Field(default_factory=dict)
     comparisons: list[Comparison] = Field(default_factory=list)
+
+
+class Evaluation(_Frozen):
+    """What scoring returns (:func:`harness.evaluate`): the base and every adapter on the same items."""
+
+    models: dict[str, dict[str, float]]  # "base" and each adapter name -> metric name -> value
+    comparisons: list[Comparison]  # every metric, base vs each adapter
+    items: list[ItemScore]  # per item per model (what items.jsonl holds)
+    forward_passes: dict[str, int]  # model name -> forward passes actually run (0 when all cached)
+    hashes: dict[str, str]  # base, adapters, tokenizer/template, data, scorer version...
+    repeats: list[RepeatRun] = Field(default_factory=list)  # one per sampled scoring run (repeats > 1)
 
 
 class GateResult(_Frozen):
