@@ -12,7 +12,7 @@ import difflib
 import itertools
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -46,11 +46,22 @@ class ReviewConfig(_Strict):
     seed: int = 0
 
 
-class AuditConfig(_Strict):
+# The length training cuts sequences at (sweep.max_seq_len), which the template audit's
+# truncation checks measure against (audit.max_seq_len, `harness audit --max-seq-len`).
+MaxSeqLen = Annotated[int, Field(gt=8)]
+
+
+class AuditKnobs(_Strict):
+    """The audit parameters a suite's ``audit:`` section sets; :class:`harness.audit.AuditParams` adds
+    the others. Defined once, here, so the suite, the library and the CLI share bounds and defaults."""
+
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)  # Jaccard of word 5-gram shingles
+    ngram: int = Field(13, ge=3)  # leakage / contamination n-gram, in words
+    max_seq_len: MaxSeqLen | None = None  # the truncation checks' limit (a suite's default: sweep's)
+
+
+class AuditConfig(AuditKnobs):
     enabled: bool = True
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
-    ngram: int = Field(13, ge=3)
-    max_seq_len: int | None = Field(None, gt=0)
     benchmarks: dict[str, str] = Field(default_factory=dict)
     templates: bool = True
     serving_template: str | None = None  # a .jinja file, an Ollama Modelfile or a Go template
@@ -104,7 +115,7 @@ class SweepConfig(_Strict):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     trials: list[dict[str, Any]] = Field(default_factory=list)
     eval_every: int = Field(50, gt=0)
-    max_seq_len: int = Field(256, gt=8)
+    max_seq_len: MaxSeqLen = 256
     packing: bool = False
     gradient_checkpointing: bool | Literal["auto"] = "auto"
 
