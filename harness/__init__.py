@@ -56,6 +56,7 @@ _LAZY = {
     "AuditParams": "harness.audit",
     "load_benchmark": "harness.audit",
     "audit_templates": "harness.audit.templates",
+    "audit_files": "harness.audit_run",
     "run_sweep": "harness.train.sweep",
     "merge_adapter": "harness.train.merge",
     "evaluate": "harness.score.engine",

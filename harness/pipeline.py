@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.audit import AuditParams
+from harness.audit_run import Review, audit_files
 from harness.baseline import against_baseline, default_lock
-from harness.config import SuiteConfig
-from harness.data import load_records
-from harness.data.record import Record
+from harness.config import AuditKnobs, SuiteConfig
 from harness.gate import evaluate_gates
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
@@ -23,7 +23,6 @@ from harness.progress import console
 from harness.results import (
     AuditResult,
     BaselineComparison,
-    CheckRun,
     ItemScore,
     RepeatRun,
     RunResults,
@@ -43,75 +42,43 @@ def default_out(suite: SuiteConfig) -> Path:
     return Path("reports") / suite.name
 
 
+def suite_audit_params(suite: SuiteConfig) -> AuditParams:
+    """The audit's parameters from the suite's ``audit:`` section (``max_seq_len``: the sweep's if unset)."""
+    knobs = suite.audit.model_dump(include=set(AuditKnobs.model_fields))
+    return AuditParams(**{**knobs, "max_seq_len": suite.audit.max_seq_len or suite.sweep.max_seq_len})
+
+
 def audit_suite(
     suite: SuiteConfig, out: Path, *, tokenizer: Any = None, progress: bool = True
 ) -> AuditResult:
     """Audit the suite's train and eval sets (and benchmarks); write audit.json and audit.html."""
-    from harness.audit import AuditParams, load_benchmark, run_audit
-    from harness.report import render_audit
-
-    train = load_records(suite.resolve(suite.data.train), suite.data.format)
-    evals = load_records(suite.resolve(suite.data.eval), suite.data.format)
-    benchmarks = {
-        name: load_benchmark(name, suite.resolve(path)) for name, path in suite.audit.benchmarks.items()
-    }
     if tokenizer is None and suite.audit.templates:
         tmpl = suite.base.chat_template
         tokenizer, _, _ = load_tokenizer(
             suite.resolve(suite.base.path), str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
         )
-    params = AuditParams(
-        near_duplicate_threshold=suite.audit.near_duplicate_threshold,
-        ngram=suite.audit.ngram,
-        max_seq_len=suite.audit.max_seq_len or suite.sweep.max_seq_len,
-    )
-    result = run_audit(
-        train,
-        evals,
-        benchmarks=benchmarks,
-        params=params,
-        tokenizer=tokenizer if suite.audit.templates else None,
-        progress=progress,
-    )
+    serving = None
     if suite.audit.serving_template and tokenizer is not None and suite.audit.templates:
-        from harness.audit.serving_template import check_serving
         from harness.templates.serving import load_serving_template
 
         serving = load_serving_template(suite.resolve(suite.audit.serving_template))
-        result = check_serving(result, tokenizer, train, serving)
+    review = None
     if suite.audit.review is not None:
-        result = review_suite(suite, train, result, out)
-    write_json(result, out / "audit.json")
-    render_audit(result, out / "audit.html", title=f"{suite.name}: dataset audit")
-    return result
-
-
-def review_suite(suite: SuiteConfig, train: list[Record], audit: AuditResult, out: Path) -> AuditResult:
-    """Send a sample of training rows to the suite's review judge; add its findings to the audit."""
-    from harness.judge import review_dataset
-
-    review = suite.audit.review
-    assert review is not None
-    judge = next(j for j in suite.judges if j.name == review.judge)
-    findings = review_dataset(
-        train,
-        judge,
-        fraction=review.fraction,
-        seed=review.seed,
-        cache_path=out / "cache" / "judge.sqlite",
-        rubric_dirs=[suite.folder / "judges"],
+        judge = next(j for j in suite.judges if j.name == suite.audit.review.judge)
+        review = Review(judge, suite.audit.review, rubric_dirs=(suite.folder / "judges",))
+    return audit_files(
+        out,
+        suite.resolve(suite.data.train),
+        suite.resolve(suite.data.eval),
+        params=suite_audit_params(suite),
+        data_format=suite.data.format,
+        benchmarks={name: suite.resolve(path) for name, path in suite.audit.benchmarks.items()},
+        tokenizer=tokenizer if suite.audit.templates else None,
+        serving=serving,
+        review=review,
+        title=f"{suite.name}: dataset audit",
+        progress=progress,
     )
-    run = CheckRun(
-        check="judge_review",
-        findings=len(findings),
-        params={
-            "judge": judge.name,
-            "rubric": judge.rubric,
-            "fraction": review.fraction,
-            "seed": review.seed,
-        },
-    )
-    return audit.model_copy(update={"findings": [*audit.findings, *findings], "checks": [*audit.checks, run]})
 
 
 def judge_suite(

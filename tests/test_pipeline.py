@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from harness.pipeline import gate_results, rank_candidates, select_candidate
-from harness.results import RunResults
+import pytest
+
+from harness.cli import main
+from harness.pipeline import audit_suite, gate_results, rank_candidates, select_candidate, suite_audit_params
+from harness.results import RunResults, load_audit
 from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "fixtures" / "tiny"
 
 
 def suite(select: str, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -65,3 +70,37 @@ def test_rank_takes_the_primary_metrics_direction_from_the_registry(tmp_path: Pa
                             ("pipeline_typos", ["wide", "narrow", "weak"])]:
         ranking = s.model_copy(update={"score": s.score.model_copy(update={"primary_metric": primary})})
         assert rank_candidates(ranking, models) == ranked
+
+
+def timeless(value: Any) -> Any:
+    """``value`` without its timings (they differ from run to run)."""
+    if isinstance(value, dict):
+        return {k: timeless(v) for k, v in value.items() if k not in {"seconds", "stages"}}
+    if isinstance(value, list):
+        return [timeless(v) for v in value]
+    return value
+
+
+def test_suite_audit_params_take_the_sweeps_length_unless_the_audit_sets_one(tmp_path: Path) -> None:
+    suite = load_suite(TINY / "suite.yaml")
+    params = suite_audit_params(suite)
+    assert (params.max_seq_len, params.ngram, params.near_duplicate_threshold) == (96, 13, 0.8)
+    audit = suite.audit.model_copy(update={"max_seq_len": 64, "ngram": 8})
+    params = suite_audit_params(suite.model_copy(update={"audit": audit}))
+    assert (params.max_seq_len, params.ngram) == (64, 8)
+
+
+@pytest.mark.slow
+def test_the_cli_and_a_suite_audit_the_same_files_into_the_same_audit_json(tmp_path: Path) -> None:
+    suite = load_suite(TINY / "suite.yaml")
+    from_suite = audit_suite(suite, tmp_path / "suite", progress=False)
+    model = str(suite.resolve(suite.base.path))  # the same path string: the summary names it
+    code = main(["audit", str(TINY / "train.jsonl"), "--eval", str(TINY / "eval.jsonl"), "--tokenizer", model,
+                 "--max-seq-len", "96", "--out", str(tmp_path / "cli"), "--quiet"])
+    assert code == 0
+    from_cli = load_audit(tmp_path / "cli" / "audit.json")
+    assert load_audit(tmp_path / "suite" / "audit.json") == from_suite
+    assert timeless(from_cli.model_dump(mode="json")) == timeless(from_suite.model_dump(mode="json"))
+    assert any(c.check == "loss_mask" for c in from_cli.checks)  # the tokenizer's checks ran in both
+    for folder, title in (("suite", "tiny: dataset audit"), ("cli", f"Audit of {TINY / 'train.jsonl'}")):
+        assert f"<h1>{title}</h1>" in (tmp_path / folder / "audit.html").read_text()
