@@ -271,23 +271,42 @@ def missing_baseline(lock: Path, *, run_dir: Path, required: bool, primary: str 
         note=f"no baseline at {lock}{first}; once this run is the one to compare against: {command}")
 
 
-def against_baseline(lock: Path, results: RunResults, items: Sequence[ItemScore], *, run_dir: Path,
+@dataclass(frozen=True)
+class LockContents:
+    """What a baseline path holds: a lockfile (``baseline``), none (both None), or an unreadable one."""
+
+    path: Path
+    baseline: Baseline | None = None
+    error: str | None = None  # why the file at ``path`` could not be read as a lockfile
+
+
+def read_lock_contents(lock: Path) -> LockContents:
+    """The lockfile at ``lock``, read once; a missing or unreadable one is recorded, not raised."""
+    if not lock.is_file():
+        return LockContents(lock)
+    try:
+        return LockContents(lock, baseline=read_lock(lock))
+    except BaselineError as exc:
+        return LockContents(lock, error=str(exc))
+
+
+def against_baseline(lock: LockContents, results: RunResults, items: Sequence[ItemScore], *, run_dir: Path,
                      required: bool = False, primary: str = "exact_match", resamples: int = 2000,
                      confidence: float = 0.95) -> Callable[[str | None], BaselineComparison]:
-    """The comparison of any of the run's models with the baseline at ``lock``, read once.
+    """The comparison of any of the run's models with the baseline ``lock`` holds; no I/O.
 
     A function of the candidate because ``select: best_passing`` gates several in turn. An
     unreadable lockfile is recorded as refused (the run's own results are still written).
     """
-    if not lock.is_file():
-        return lambda name: missing_baseline(lock, run_dir=run_dir, required=required, primary=primary,
-                                             candidate=name)
-    try:
-        baseline = read_lock(lock)
-    except BaselineError as exc:
-        broken = BaselineComparison(lock=str(lock), required=required, primary_metric=primary, note=str(exc),
-                                    accept_command=accept_command(run_dir, lock))
+    path = lock.path
+    if lock.error is not None:
+        broken = BaselineComparison(lock=str(path), required=required, primary_metric=primary,
+                                    note=lock.error, accept_command=accept_command(run_dir, path))
         return lambda name: broken.model_copy(update={"candidate": name or BASE})
+    baseline = lock.baseline
+    if baseline is None:
+        return lambda name: missing_baseline(path, run_dir=run_dir, required=required, primary=primary,
+                                             candidate=name)
     done: dict[str | None, BaselineComparison] = {}
 
     def against(name: str | None) -> BaselineComparison:

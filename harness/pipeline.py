@@ -1,38 +1,28 @@
 """The whole loop for one suite: audit -> sweep -> score -> results.json -> gates -> report.
 
-Each stage returns typed results; this module only wires them together and
-writes them. Reports and gates read what was written; they call no model.
+Each stage returns typed results; this module only wires them together, reads
+the baseline lockfile, and writes the files (assembling the results from the
+stages is :mod:`harness.assemble`'s, with no I/O). Reports and gates read what
+was written; they call no model.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.assemble import assemble_results, select_candidate
 from harness.audit import AuditParams
 from harness.audit_run import Review, audit_files
-from harness.baseline import against_baseline, default_lock
+from harness.baseline import default_lock, read_lock_contents
 from harness.config import AuditKnobs, SuiteConfig
-from harness.gate import evaluate_gates
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
 from harness.models.loading import LoadedModel, load_tokenizer
 from harness.progress import console
-from harness.results import (
-    AuditResult,
-    BaselineComparison,
-    ItemScore,
-    RepeatRun,
-    RunResults,
-    SweepResult,
-    write_json,
-)
+from harness.results import AuditResult, Evaluation, ItemScore, RunResults, SweepResult, write_json
 from harness.train.sweep import load_suite_base, run_sweep
-
-if TYPE_CHECKING:
-    from harness.score.engine import Evaluation
 
 RESULTS = "results.json"
 ITEMS = "items.jsonl"
@@ -115,53 +105,6 @@ def judge_suite(
     )
 
 
-def rank_candidates(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """Adapters, best first on the primary metric (missing values last)."""
-    from harness.score.metrics import metric_registry
-
-    metric = suite.score.primary_metric
-    sign = 1.0 if metric_registry().higher_is_better(metric) else -1.0
-
-    def key(name: str) -> tuple[float, str]:
-        value = models[name].get(metric, float("nan"))
-        return (sign * value if value == value else float("-inf"), name)
-
-    return sorted((m for m in models if m != "base"), key=key, reverse=True)
-
-
-def select_candidate(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> str | None:
-    """The adapter the gates judge: a named one, or the best on the primary metric."""
-    ranked = rank_candidates(suite, models)
-    if not ranked:
-        return None
-    return ranked[0] if suite.score.select in {"best", "best_passing"} else suite.score.select
-
-
-def gate_results(
-    suite: SuiteConfig,
-    results: RunResults,
-    *,
-    baseline: Callable[[str | None], BaselineComparison] | None = None,
-) -> RunResults:
-    """Evaluate the gates; with ``select: best_passing``, on the best adapter that passes them all.
-
-    A sweep asks "which configuration may ship?": the best on the primary metric among those
-    that meet every gate (forgetting included). When none does, the best overall is judged and fails.
-    ``baseline``: each adapter's comparison with the stored baseline, for the adapters tried.
-    """
-    if suite.score.select == "best_passing":
-        for name in rank_candidates(suite, results.models):
-            update: dict[str, Any] = {"candidate": name}
-            if baseline is not None:
-                update["baseline"] = baseline(name)
-            trial = results.model_copy(update=update)
-            gates = evaluate_gates(trial, suite.gates, noise_z=suite.score.noise_z)
-            if all(g.passed for g in gates):
-                return trial.model_copy(update={"gates": gates})
-    gates = evaluate_gates(results, suite.gates, noise_z=suite.score.noise_z)
-    return results.model_copy(update={"gates": gates})
-
-
 def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
     """Run every stage and write results.json, items.jsonl and index.html into ``out``."""
     from harness.score.engine import evaluate
@@ -198,20 +141,15 @@ def finish_evaluation(
     sweep: SweepResult | None,
     judges: JudgeReport | None = None,
 ) -> RunResults:
-    """Results from a scoring run (plus audit, sweep, judges): gated, written and rendered."""
-    return finish(
-        suite,
-        out,
-        audit=audit,
-        sweep=sweep,
-        models=evaluation.models,
-        comparisons=evaluation.comparisons,
-        items=evaluation.items,
-        judges=judges,
-        hashes=evaluation.hashes,
-        meta={"forward_passes": evaluation.forward_passes, "primary_metric": suite.score.primary_metric},
-        repeats=evaluation.repeats,
+    """Results from a scoring run (plus audit, sweep, judges): assembled and gated, written, tracked."""
+    lock = read_lock_contents(baseline_lock(suite, out))
+    results = assemble_results(
+        suite, evaluation, lock=lock, run_dir=out, audit=audit, sweep=sweep, judges=judges
     )
+    write_run(suite, results, evaluation.items, out)
+    if suite.tracking.enabled:
+        track(suite, results, out)
+    return results
 
 
 def cache_path(out: Path) -> Path:
@@ -223,55 +161,10 @@ def baseline_lock(suite: SuiteConfig, out: Path) -> Path:
     return suite.resolve(suite.baseline.path) if suite.baseline.path else default_lock(out)
 
 
-def baseline_against(
-    suite: SuiteConfig, out: Path, results: RunResults, items: list[ItemScore]
-) -> Callable[[str | None], BaselineComparison]:
-    return against_baseline(
-        baseline_lock(suite, out),
-        results,
-        items,
-        run_dir=out,
-        required=suite.baseline.required,
-        primary=suite.score.primary_metric,
-        resamples=suite.score.bootstrap,
-        confidence=suite.score.confidence,
-    )
-
-
-def finish(
-    suite: SuiteConfig,
-    out: Path,
-    *,
-    audit: AuditResult | None,
-    sweep: SweepResult | None,
-    models: dict[str, dict[str, float]],
-    comparisons: list[Any],
-    items: list[ItemScore],
-    hashes: dict[str, str],
-    meta: dict[str, Any],
-    judges: JudgeReport | None = None,
-    repeats: list[RepeatRun] | None = None,
-) -> RunResults:
-    """Assemble results, evaluate gates, write results.json, items.jsonl and the HTML report."""
+def write_run(suite: SuiteConfig, results: RunResults, items: list[ItemScore], out: Path) -> None:
+    """Write results.json, items.jsonl, index.html and (with a sweep) sweep.html into ``out``."""
     from harness.report import render_run, render_sweep
 
-    candidate = select_candidate(suite, models)
-    results = RunResults(
-        suite=suite.name,
-        models=models,
-        comparisons=comparisons,
-        audit=audit,
-        sweep=sweep,
-        judges=judges,
-        candidate=candidate,
-        hashes=hashes,
-        meta=meta,
-        repeats=repeats or [],
-    )
-    # Compared with the stored baseline once, here, before the gates: gates and reports only read it.
-    against = baseline_against(suite, out, results, items)
-    results = results.model_copy(update={"baseline": against(candidate)})
-    results = gate_results(suite, results, baseline=against)
     write_json(results, out / RESULTS)
     atomic_write_text(
         out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n" for i in items)
@@ -279,9 +172,6 @@ def finish(
     render_run(results, items, out / "index.html", primary=suite.score.primary_metric)
     if results.sweep is not None:
         render_sweep(results, out / "sweep.html", primary=suite.score.primary_metric)
-    if suite.tracking.enabled:
-        track(suite, results, out)
-    return results
 
 
 def track(suite: SuiteConfig, results: RunResults, out: Path) -> None:

@@ -1,3 +1,5 @@
+"""The pipeline's audit stage and its writing step: one audit path for suites and `harness audit`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -5,71 +7,15 @@ from typing import Any
 
 import pytest
 
+from harness.assemble import assemble_results
+from harness.baseline import read_lock_contents
 from harness.cli import main
-from harness.pipeline import audit_suite, gate_results, rank_candidates, select_candidate, suite_audit_params
-from harness.results import RunResults, load_audit
+from harness.pipeline import audit_suite, baseline_lock, finish_evaluation, suite_audit_params
+from harness.results import Comparison, Evaluation, ItemScore, load_audit, load_results
 from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny"
-
-
-def suite(select: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    text = (ROOT / "tests" / "fixtures" / "tiny" / "suite.yaml").read_text()
-    text = text.replace("../../../suites/demo/model", str(ROOT / "suites" / "demo" / "model"))
-    for name in ("train.jsonl", "eval.jsonl", "general.jsonl"):
-        text = text.replace(f": {name}", f": {ROOT / 'tests' / 'fixtures' / 'tiny' / name}")
-    text = text.replace(
-        "gates:\n  - exact_match >= 0.0\n  - audit.leakage == 0\n",
-        "gates:\n  - exact_match >= 0.5\n  - general_perplexity <= 30\n",
-    )
-    text = text.replace("  bootstrap: 200\n", f"  bootstrap: 200\n  select: {select}\n")
-    p = tmp_path / f"{select}.yaml"
-    p.write_text(text)
-    return load_suite(p)
-
-
-MODELS = {
-    "base": {"exact_match": 0.0, "general_perplexity": 5.0},
-    "wide": {"exact_match": 0.9, "general_perplexity": 500.0},
-    "narrow": {"exact_match": 0.6, "general_perplexity": 20.0},
-    "weak": {"exact_match": 0.3, "general_perplexity": 6.0},
-}
-
-
-def test_rank_and_select(tmp_path: Path) -> None:
-    s = suite("best", tmp_path)
-    assert rank_candidates(s, MODELS) == ["wide", "narrow", "weak"]
-    assert select_candidate(s, MODELS) == "wide"
-
-
-def test_best_passing_picks_the_best_that_meets_every_gate(tmp_path: Path) -> None:
-    best = gate_results(suite("best", tmp_path), RunResults(suite="t", models=MODELS, candidate="wide"))
-    assert best.candidate == "wide" and not best.passed
-    passing = gate_results(
-        suite("best_passing", tmp_path), RunResults(suite="t", models=MODELS, candidate="wide")
-    )
-    assert passing.candidate == "narrow" and passing.passed
-    none = {k: v for k, v in MODELS.items() if k != "narrow"}
-    fallback = gate_results(
-        suite("best_passing", tmp_path), RunResults(suite="t", models=none, candidate="wide")
-    )
-    assert fallback.candidate == "wide" and not fallback.passed
-
-
-def test_rank_takes_the_primary_metrics_direction_from_the_registry(tmp_path: Path) -> None:
-    from harness import metric
-
-    @metric(higher_is_better=False)
-    def pipeline_typos(output: str) -> float:  # a user's lower-is-better metric
-        return float(output.count("teh"))
-
-    s = suite("best", tmp_path)
-    models = {name: {**values, "pipeline_typos": -values["exact_match"]} for name, values in MODELS.items()}
-    for primary, ranked in [("general_perplexity", ["weak", "narrow", "wide"]),
-                            ("pipeline_typos", ["wide", "narrow", "weak"])]:
-        ranking = s.model_copy(update={"score": s.score.model_copy(update={"primary_metric": primary})})
-        assert rank_candidates(ranking, models) == ranked
 
 
 def timeless(value: Any) -> Any:
@@ -104,3 +50,20 @@ def test_the_cli_and_a_suite_audit_the_same_files_into_the_same_audit_json(tmp_p
     assert any(c.check == "loss_mask" for c in from_cli.checks)  # the tokenizer's checks ran in both
     for folder, title in (("suite", "tiny: dataset audit"), ("cli", f"Audit of {TINY / 'train.jsonl'}")):
         assert f"<h1>{title}</h1>" in (tmp_path / folder / "audit.html").read_text()
+
+
+def test_writing_is_separate_from_assembling(tmp_path: Path) -> None:
+    suite = load_suite(TINY / "suite.yaml")
+    rows = [ItemScore(item_id=f"eval/{i}", model=m, prompt="p", output="o", reference="r",
+                      scores={"exact_match": float(m == "ft")}) for m in ("base", "ft") for i in range(3)]
+    comp = Comparison(metric="exact_match", base="base", candidate="ft", base_value=0.0, candidate_value=1.0,
+                      delta=1.0, ci_low=1.0, ci_high=1.0, n=3)
+    scored = Evaluation(models={"base": {"exact_match": 0.0}, "ft": {"exact_match": 1.0}}, comparisons=[comp],
+                        items=rows, forward_passes={"base": 1, "ft": 1}, hashes={"base": "b"})
+    out = tmp_path / "run"
+    written = finish_evaluation(suite, out, scored, audit=None, sweep=None)
+    lock = read_lock_contents(baseline_lock(suite, out))
+    expected = assemble_results(suite, scored, lock=lock, run_dir=out)
+    assert written == expected == load_results(out / "results.json")
+    assert {p.name for p in out.iterdir()} == {"results.json", "items.jsonl", "index.html"}
+    assert len((out / "items.jsonl").read_text().splitlines()) == 6
