@@ -24,6 +24,7 @@ from pathlib import Path
 
 from harness.errors import BaselineError
 from harness.io import atomic_write_text
+from harness.migrations import LOCK_VERSION, VersionError, file_version, migrate_lock
 from harness.results import (
     BaselineComparison,
     BaselineMetric,
@@ -36,7 +37,6 @@ from harness.results import (
 from harness.score.compare import ItemValues, compare
 from harness.score.metrics import MetricSpec, metric_registry
 
-LOCK_VERSION = 2
 ITEMS = "items.jsonl"  # harness.pipeline.ITEMS (that module imports the training stack)
 BASE = "base"
 # Hash families that must match for two runs to be comparable ("data:eval" is in family "data").
@@ -101,20 +101,22 @@ def _kept_items(items: Sequence[ItemScore], candidate: str | None) -> list[ItemS
 
 
 def read_lock(lock: Path) -> Baseline:
-    """A lockfile of any version; a missing or malformed one is a BaselineError naming it."""
+    """A lockfile of any version (migrated to the current one); a missing or malformed one is a
+    BaselineError naming it. ``Baseline.version`` is the version the file was written with."""
     if not lock.is_file():
         raise BaselineError(f"{lock}: no baseline (run `harness baseline accept DIR`)")
     try:
-        data = json.loads(lock.read_text(encoding="utf-8"))
-        version = int(data.get("version", 1))
+        raw = json.loads(lock.read_text(encoding="utf-8"))
+        version = file_version(raw, "lockfile")
+        data = migrate_lock(raw)
         results = RunResults.model_validate(data["results"])
-        raw = data.get("items")
-        items = None if raw is None else [ItemScore.model_validate(i) for i in raw]
+        raw_items = data.get("items")
+        items = None if raw_items is None else [ItemScore.model_validate(i) for i in raw_items]
         accepted = data.get("accepted_at")
+    except VersionError as exc:
+        raise BaselineError(f"{lock}: {exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BaselineError(f"{lock}: not a baseline lockfile") from None
-    if version > LOCK_VERSION:
-        raise BaselineError(f"{lock}: lockfile version {version} is newer than this harness ({LOCK_VERSION})")
     return Baseline(lock, version, accepted if isinstance(accepted, str) else None, results, items)
 
 

@@ -26,7 +26,7 @@ def test_audit_json_round_trips_with_its_contract_keys(tmp_path: Path) -> None:
     assert result.count("error", "leakage") == 16
     assert load_audit(tmp_path / "out" / "audit.json") == result
     data = json.loads((tmp_path / "out" / "audit.json").read_text(encoding="utf-8"))
-    assert {"findings", "checks", "summary"} <= set(data)
+    assert data["version"] == 2 and {"findings", "checks", "summary"} <= set(data)
     assert set(data["findings"][0]) >= {"check", "severity", "message", "refs"}
     assert set(data["findings"][0]["refs"][0]) >= {"split", "index"}
     assert all(set(c) >= {"check", "params", "findings", "seconds"} for c in data["checks"])

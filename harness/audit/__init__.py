@@ -7,7 +7,8 @@ nothing here knows about HTML.
 
 ``audit.json`` (a public interface; extend, do not rename)::
 
-    {"findings": [{"check": str, "severity": "error" | "warning" | "info", "message": str,
+    {"version": 2,
+     "findings": [{"check": str, "severity": "error" | "warning" | "info", "message": str,
                    "refs": [{"split": "train" | "eval" | "benchmark", "index": int, "file": null}],
                    "details": {...}}],
      "checks": [{"check": str, "params": {...}, "findings": int, "seconds": float}],
