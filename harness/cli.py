@@ -62,13 +62,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from harness.audit_run import audit_files
     from harness.progress import console
 
+    # Every flag is checked before any work: the files load, the tokenizer loads, then the audit runs.
     serving = _serving_template(args)
     benchmarks = _benchmarks(args.benchmark or [])
-    params = _validated(
-        AuditParams,
-        {"--threshold": ("near_duplicate_threshold", args.threshold),
-         "--max-seq-len": ("max_seq_len", args.max_seq_len), "--executor": ("executor", args.executor)},
-    )
+    params = _validated(AuditParams, {"--threshold": ("near_duplicate_threshold", args.threshold),
+                                      "--max-seq-len": ("max_seq_len", args.max_seq_len),
+                                      "--executor": ("executor", args.executor)})
     review = _review(args) if args.review_judge else None
     tokenizer = None
     if args.tokenizer:
@@ -76,19 +75,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0]
     out = _out(args, Path("reports") / "audit")
-    result = audit_files(
-        out,
-        Path(args.train),
-        Path(args.eval) if args.eval else None,
-        params=params,
-        data_format=args.format,
-        benchmarks=benchmarks,
-        tokenizer=tokenizer,
-        serving=serving,
-        review=review,
-        title=f"Audit of {args.train}",
-        progress=not args.quiet,
-    )
+    result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
+                         data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
+                         serving=serving, review=review, title=f"Audit of {args.train}",
+                         progress=not args.quiet)
     console.print(
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
@@ -121,10 +111,8 @@ _M = TypeVar("_M", bound="BaseModel")
 
 
 def _validated(model: type[_M], flags: dict[str, tuple[str, object]]) -> _M:
-    """``model`` from the flags given (flag -> (field, value); None: not given, the model's default).
-
-    The bounds and defaults are the model's own; a value out of bounds is a ConfigError naming the flag.
-    """
+    """``model`` from the flags given (flag -> (field, value); None: not given, so the model's default):
+    bounds and defaults are the model's own, and a value out of bounds is a ConfigError naming the flag."""
     from pydantic import ValidationError
 
     given = {field: value for field, value in flags.values() if value is not None}
