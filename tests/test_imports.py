@@ -31,6 +31,12 @@ PENDING_STRUCT_RUNTIME = {
     ("harness.score.models", "harness.train.sweep"),
     ("harness.train.sweep", "harness.train.ray_executor"),
 }
+# A cycle that came with the judges branch (merged in b435fcb), in judge/, which this test's branch
+# does not own: judge/config.py's backend validator imports the backend registry, and the registry
+# imports judge.config (for types, and through judge.secrets and judge.backends.base). Every one of its
+# cycles runs through this edge. Delete the entry once one side no longer imports the other.
+PENDING_JUDGE_CYCLE = {("harness.judge.config", "harness.judge.backends.registry")}
+ALLOWED = PENDING_STRUCT_RUNTIME | PENDING_JUDGE_CYCLE
 
 
 def modules(root: Path, package: str) -> dict[str, tuple[Path, bool]]:
@@ -106,7 +112,7 @@ def without(graph: Mapping[str, set[str]], edges: set[tuple[str, str]]) -> Graph
 
 
 def test_harness_has_no_import_cycle() -> None:
-    found = cycles(without(import_graph(ROOT, "harness"), PENDING_STRUCT_RUNTIME))
+    found = cycles(without(import_graph(ROOT, "harness"), ALLOWED))
     assert not found, "import cycles: " + "; ".join(" -> ".join(c) for c in found)
 
 
@@ -119,8 +125,8 @@ def test_nothing_downstream_of_training_imports_train() -> None:
 
 def test_the_allow_list_is_not_stale() -> None:
     graph = import_graph(ROOT, "harness")
-    gone = sorted(e for e in PENDING_STRUCT_RUNTIME if e[1] not in graph.get(e[0], set()))
-    assert not gone, f"allowed edges no longer exist, delete them from PENDING_STRUCT_RUNTIME: {gone}"
+    gone = sorted(e for e in ALLOWED if e[1] not in graph.get(e[0], set()))
+    assert not gone, f"allowed edges no longer exist, delete them from the allow-lists: {gone}"
 
 
 def plant(root: Path, files: Mapping[str, str]) -> None:
