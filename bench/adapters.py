@@ -51,7 +51,8 @@ def ensure_adapters(suite_path: str, folder: Path) -> dict[str, Path]:
     missing = [n for n, p in wanted.items() if not (p / "adapter_config.json").is_file()]
     if not missing:
         return wanted
-    from harness.config import SweepConfig, TrialSpec, load_suite
+    from harness.config import SweepConfig, TrialSpec
+    from harness.suite import load_suite
     from harness.train.run import train_trial
     from harness.train.sweep import load_suite_base, prepare_data
 
@@ -68,7 +69,7 @@ def ensure_adapters(suite_path: str, folder: Path) -> dict[str, Path]:
 
 
 def _suite(path: str, metrics: list[str]) -> Any:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(path)
     return suite.model_copy(update={"score": suite.score.model_copy(update={"metrics": metrics})})

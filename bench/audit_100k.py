@@ -38,7 +38,8 @@ CHILD = r"""
 import hashlib, json, sys, time
 from pathlib import Path
 start = time.perf_counter()
-from harness.audit import AuditParams, load_benchmark, run_audit, write_audit
+from harness.audit import AuditParams, load_benchmark, run_audit
+from harness.audit_run import write_audit
 from harness.data import load_records
 imported = time.perf_counter()
 train_path, eval_path, mmlu, out, workers = sys.argv[1:6]
@@ -49,7 +50,7 @@ loaded = time.perf_counter()
 params = AuditParams(workers=int(workers) if workers != "auto" else None)
 result = run_audit(train, evals, benchmarks={"mmlu": docs}, params=params, progress=False)
 audited = time.perf_counter()
-write_audit(result, Path(out))
+write_audit(result, Path(out), title="Dataset audit")
 done = time.perf_counter()
 findings = json.dumps([f.model_dump(mode="json") for f in result.findings], sort_keys=True)
 print(json.dumps({"wall_s": done - imported, "load_s": loaded - imported, "audit_s": audited - loaded,

@@ -47,8 +47,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     import torch
 
     from bench.adapters import ensure_adapters
-    from harness.config import load_suite
     from harness.score.engine import run_models, summarize
+    from harness.suite import load_suite
 
     torch.set_num_threads(args.threads)
     trained = ensure_adapters(args.suite, Path(args.adapters_dir))

@@ -17,10 +17,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.config import load_suite
 from harness.data import load_records
 from harness.errors import HarnessError
 from harness.fuzzing import GENERATORS
+from harness.suite import load_suite
 
 
 def run(argv: list[str]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ sweep:
 ALONE = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from harness.config import load_suite
+    from harness.suite import load_suite
     from harness.train.sweep import load_suite_base, prepare_data, trial_dir
     from harness.train.run import train_trial
     suite = load_suite(sys.argv[1])
@@ -60,7 +60,7 @@ ALONE = textwrap.dedent("""
 
 def run(argv: list[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    from harness.config import load_suite
+    from harness.suite import load_suite
     from harness.train.run import import_training_stack
     from harness.train.sweep import run_sweep
 

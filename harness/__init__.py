@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from harness.config import SuiteConfig, TrialSpec, load_suite
+from harness.config import SuiteConfig, TrialSpec
 from harness.data import Record, Turn, iter_records, load_records
 from harness.errors import (
     AdapterError,
@@ -28,6 +28,7 @@ from harness.results import (
     AuditResult,
     CheckRun,
     Comparison,
+    Evaluation,
     Finding,
     GateResult,
     ItemScore,
@@ -39,6 +40,7 @@ from harness.results import (
     load_results,
     load_sweep,
 )
+from harness.suite import load_suite
 
 if TYPE_CHECKING:  # typed for users' checkers; imported on first use (numpy comes with it)
     from harness.score.metrics import MetricItem as MetricItem
@@ -54,6 +56,7 @@ _LAZY = {
     "AuditParams": "harness.audit",
     "load_benchmark": "harness.audit",
     "audit_templates": "harness.audit.templates",
+    "audit_files": "harness.audit_run",
     "run_sweep": "harness.train.sweep",
     "merge_adapter": "harness.train.merge",
     "evaluate": "harness.score.engine",
@@ -94,6 +97,7 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "DataError",
+    "Evaluation",
     "Finding",
     "GateResult",
     "HarnessError",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from harness.errors import BaselineError
 from harness.io import atomic_write_text
+from harness.migrations import LOCK_VERSION, VersionError, file_version, migrate_lock
 from harness.results import (
     BaselineComparison,
     BaselineMetric,
@@ -36,7 +37,6 @@ from harness.results import (
 from harness.score.compare import ItemValues, compare
 from harness.score.metrics import MetricSpec, metric_registry
 
-LOCK_VERSION = 2
 ITEMS = "items.jsonl"  # harness.pipeline.ITEMS (that module imports the training stack)
 BASE = "base"
 # Hash families that must match for two runs to be comparable ("data:eval" is in family "data").
@@ -101,20 +101,22 @@ def _kept_items(items: Sequence[ItemScore], candidate: str | None) -> list[ItemS
 
 
 def read_lock(lock: Path) -> Baseline:
-    """A lockfile of any version; a missing or malformed one is a BaselineError naming it."""
+    """A lockfile of any version (migrated to the current one); a missing or malformed one is a
+    BaselineError naming it. ``Baseline.version`` is the version the file was written with."""
     if not lock.is_file():
         raise BaselineError(f"{lock}: no baseline (run `harness baseline accept DIR`)")
     try:
-        data = json.loads(lock.read_text(encoding="utf-8"))
-        version = int(data.get("version", 1))
+        raw = json.loads(lock.read_text(encoding="utf-8"))
+        version = file_version(raw, "lockfile")
+        data = migrate_lock(raw)
         results = RunResults.model_validate(data["results"])
-        raw = data.get("items")
-        items = None if raw is None else [ItemScore.model_validate(i) for i in raw]
+        raw_items = data.get("items")
+        items = None if raw_items is None else [ItemScore.model_validate(i) for i in raw_items]
         accepted = data.get("accepted_at")
+    except VersionError as exc:
+        raise BaselineError(f"{lock}: {exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BaselineError(f"{lock}: not a baseline lockfile") from None
-    if version > LOCK_VERSION:
-        raise BaselineError(f"{lock}: lockfile version {version} is newer than this harness ({LOCK_VERSION})")
     return Baseline(lock, version, accepted if isinstance(accepted, str) else None, results, items)
 
 
@@ -271,23 +273,42 @@ def missing_baseline(lock: Path, *, run_dir: Path, required: bool, primary: str 
         note=f"no baseline at {lock}{first}; once this run is the one to compare against: {command}")
 
 
-def against_baseline(lock: Path, results: RunResults, items: Sequence[ItemScore], *, run_dir: Path,
+@dataclass(frozen=True)
+class LockContents:
+    """What a baseline path holds: a lockfile (``baseline``), none (both None), or an unreadable one."""
+
+    path: Path
+    baseline: Baseline | None = None
+    error: str | None = None  # why the file at ``path`` could not be read as a lockfile
+
+
+def read_lock_contents(lock: Path) -> LockContents:
+    """The lockfile at ``lock``, read once; a missing or unreadable one is recorded, not raised."""
+    if not lock.is_file():
+        return LockContents(lock)
+    try:
+        return LockContents(lock, baseline=read_lock(lock))
+    except BaselineError as exc:
+        return LockContents(lock, error=str(exc))
+
+
+def against_baseline(lock: LockContents, results: RunResults, items: Sequence[ItemScore], *, run_dir: Path,
                      required: bool = False, primary: str = "exact_match", resamples: int = 2000,
                      confidence: float = 0.95) -> Callable[[str | None], BaselineComparison]:
-    """The comparison of any of the run's models with the baseline at ``lock``, read once.
+    """The comparison of any of the run's models with the baseline ``lock`` holds; no I/O.
 
     A function of the candidate because ``select: best_passing`` gates several in turn. An
     unreadable lockfile is recorded as refused (the run's own results are still written).
     """
-    if not lock.is_file():
-        return lambda name: missing_baseline(lock, run_dir=run_dir, required=required, primary=primary,
-                                             candidate=name)
-    try:
-        baseline = read_lock(lock)
-    except BaselineError as exc:
-        broken = BaselineComparison(lock=str(lock), required=required, primary_metric=primary, note=str(exc),
-                                    accept_command=accept_command(run_dir, lock))
+    path = lock.path
+    if lock.error is not None:
+        broken = BaselineComparison(lock=str(path), required=required, primary_metric=primary,
+                                    note=lock.error, accept_command=accept_command(run_dir, path))
         return lambda name: broken.model_copy(update={"candidate": name or BASE})
+    baseline = lock.baseline
+    if baseline is None:
+        return lambda name: missing_baseline(path, run_dir=run_dir, required=required, primary=primary,
+                                             candidate=name)
     done: dict[str | None, BaselineComparison] = {}
 
     def against(name: str | None) -> BaselineComparison:

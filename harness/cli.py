@@ -13,13 +13,15 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from harness.errors import BaselineError, ConfigError, DataError, HarnessError
 
 if TYPE_CHECKING:
-    from harness.data.record import Record
-    from harness.results import AuditResult, BaselineComparison, ItemScore, RunResults
+    from pydantic import BaseModel
+
+    from harness.audit_run import Review
+    from harness.results import BaselineComparison, ItemScore, RunResults
     from harness.templates.serving import ServingTemplate
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
@@ -30,7 +32,7 @@ def _out(args: argparse.Namespace, default: Path) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)  # validate input before importing the heavy stack
     from harness.pipeline import default_out, run_suite
@@ -56,38 +58,27 @@ def _print_gates(results: object) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from harness.audit import AuditParams, load_benchmark, run_audit
-    from harness.data import load_records
-    from harness.models.loading import load_tokenizer
+    from harness.audit import AuditParams
+    from harness.audit_run import audit_files
     from harness.progress import console
-    from harness.report import render_audit
-    from harness.results import write_json
 
-    serving = _serving_template(args)  # checked before any work
-    train = load_records(args.train, args.format)
-    evals = load_records(args.eval, args.format) if args.eval else None
-    benchmarks = {}
-    for spec in args.benchmark or []:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise ConfigError(f"--benchmark {spec!r}: expected NAME=DIR, e.g. mmlu=path/to/mmlu")
-        benchmarks[name] = load_benchmark(name, Path(path))
-    tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0] if args.tokenizer else None
-    params = AuditParams(
-        near_duplicate_threshold=args.threshold, max_seq_len=args.max_seq_len, executor=args.executor
-    )
-    result = run_audit(
-        train, evals, benchmarks=benchmarks, params=params, tokenizer=tokenizer, progress=not args.quiet
-    )
-    if serving is not None:
-        from harness.audit.serving_template import check_serving
+    # Every flag is checked before any work: the files load, the tokenizer loads, then the audit runs.
+    serving = _serving_template(args)
+    benchmarks = _benchmarks(args.benchmark or [])
+    params = _validated(AuditParams, {"--threshold": ("near_duplicate_threshold", args.threshold),
+                                      "--max-seq-len": ("max_seq_len", args.max_seq_len),
+                                      "--executor": ("executor", args.executor)})
+    review = _review(args) if args.review_judge else None
+    tokenizer = None
+    if args.tokenizer:
+        from harness.models.loading import load_tokenizer
 
-        result = check_serving(result, tokenizer, train, serving)
-    if args.review_judge:
-        result = _review(args, train, result)
+        tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0]
     out = _out(args, Path("reports") / "audit")
-    write_json(result, out / "audit.json")
-    render_audit(result, out / "audit.html", title=f"Audit of {args.train}")
+    result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
+                         data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
+                         serving=serving, review=review, title=f"Audit of {args.train}",
+                         progress=not args.quiet)
     console.print(
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
@@ -105,13 +96,41 @@ def _serving_template(args: argparse.Namespace) -> ServingTemplate | None:
     return load_serving_template(args.serving_template)
 
 
-def _review(args: argparse.Namespace, train: Sequence[Record], result: AuditResult) -> AuditResult:
-    """Send a sample of training rows to an LLM judge's review rubric; add its findings."""
+def _benchmarks(specs: Sequence[str]) -> dict[str, Path]:
+    """``--benchmark NAME=DIR`` flags as name -> folder."""
+    benchmarks = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--benchmark {spec!r}: expected NAME=DIR, e.g. mmlu=path/to/mmlu")
+        benchmarks[name] = Path(path)
+    return benchmarks
+
+
+_M = TypeVar("_M", bound="BaseModel")
+
+
+def _validated(model: type[_M], flags: dict[str, tuple[str, object]]) -> _M:
+    """``model`` from the flags given (flag -> (field, value); None: not given, so the model's default):
+    bounds and defaults are the model's own, and a value out of bounds is a ConfigError naming the flag."""
+    from pydantic import ValidationError
+
+    given = {field: value for field, value in flags.values() if value is not None}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = next((f for f, (field, _) in flags.items() if err["loc"] and field == err["loc"][0]), "")
+        raise ConfigError(f"{flag} {err['input']!r}: {err['msg']}") from None
+
+
+def _review(args: argparse.Namespace) -> Review:
+    """The ``--review-judge`` file and ``--review-fraction``, checked before any work starts."""
     import yaml
 
-    from harness.judge import review_dataset
+    from harness.audit_run import Review
+    from harness.config import ReviewConfig
     from harness.judge.config import JudgeConfig
-    from harness.results import CheckRun
 
     path = Path(args.review_judge)
     if not path.is_file():
@@ -120,25 +139,13 @@ def _review(args: argparse.Namespace, train: Sequence[Record], result: AuditResu
         cfg = JudgeConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except Exception as exc:
         raise ConfigError(f"invalid judge config: {str(exc).splitlines()[0]}", path=path) from None
-    out = _out(args, Path("reports") / "audit")
-    findings = review_dataset(
-        train,
-        cfg,
-        fraction=args.review_fraction,
-        cache_path=out / "cache" / "judge.sqlite",
-    )
-    run = CheckRun(
-        check="judge_review",
-        params={"fraction": args.review_fraction, "judge": cfg.name},
-        findings=len(findings),
-    )
-    return result.model_copy(
-        update={"findings": [*result.findings, *findings], "checks": [*result.checks, run]}
-    )
+    sample = _validated(ReviewConfig, {"--review-judge": ("judge", cfg.name),
+                                       "--review-fraction": ("fraction", args.review_fraction)})
+    return Review(cfg, sample)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)
     from harness.pipeline import default_out
@@ -166,12 +173,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
+
+    suite = load_suite(args.suite)  # validate input before importing the heavy scoring stack
     from harness.pipeline import cache_path, default_out, finish_evaluation
     from harness.progress import console
     from harness.results import load_audit, load_sweep
-
-    suite = load_suite(args.suite)  # validate input before importing the heavy scoring stack
     from harness.score.engine import evaluate
 
     out = _out(args, default_out(suite))
@@ -221,7 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from harness.config import load_suite
+    from harness.suite import load_suite
 
     suite = load_suite(args.suite)
     from harness.data import load_records
@@ -338,11 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--serving-template", metavar="FILE",
                        help="compare training renders with a serving template: .jinja, Ollama Modelfile, Go")
     audit.add_argument("--max-seq-len", type=int)
-    audit.add_argument("--threshold", type=float, default=0.8, help="near-duplicate Jaccard threshold")
+    audit.add_argument("--threshold", type=float, help="near-duplicate Jaccard threshold")
     audit.add_argument("--format", default="auto")
     audit.add_argument("--executor", choices=["local", "ray"], default="local")
     audit.add_argument("--review-judge", metavar="JUDGE.yaml", help="LLM review of a sample of train rows")
-    audit.add_argument("--review-fraction", type=float, default=0.1)
+    audit.add_argument("--review-fraction", type=float)
     common(audit)
     audit.set_defaults(func=cmd_audit)
 

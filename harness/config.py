@@ -1,8 +1,9 @@
-"""Suite files: pydantic models, loading, and validation errors with key paths and hints.
+"""The suite's schema: pydantic models for every section of a suite file, and their validators.
 
-A suite is YAML. Relative paths resolve against the suite file's folder, and
-every path is checked before any work starts. Unknown keys are errors with a
-"did you mean" suggestion.
+Every model is frozen and refuses unknown keys. Loading a file, turning
+validation errors into key paths with hints and checking paths is
+:mod:`harness.suite`'s; relative paths resolve against the suite file's folder
+(:meth:`SuiteConfig.resolve`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import difflib
 import itertools
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import ConfigError
 from harness.judge.config import JudgeConfig
 
 
@@ -47,11 +46,22 @@ class ReviewConfig(_Strict):
     seed: int = 0
 
 
-class AuditConfig(_Strict):
+# The length training cuts sequences at (sweep.max_seq_len), which the template audit's
+# truncation checks measure against (audit.max_seq_len, `harness audit --max-seq-len`).
+MaxSeqLen = Annotated[int, Field(gt=8)]
+
+
+class AuditKnobs(_Strict):
+    """The audit parameters a suite's ``audit:`` section sets; :class:`harness.audit.AuditParams` adds
+    the others. Defined once, here, so the suite, the library and the CLI share bounds and defaults."""
+
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)  # Jaccard of word 5-gram shingles
+    ngram: int = Field(13, ge=3)  # leakage / contamination n-gram, in words
+    max_seq_len: MaxSeqLen | None = None  # the truncation checks' limit (a suite's default: sweep's)
+
+
+class AuditConfig(AuditKnobs):
     enabled: bool = True
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
-    ngram: int = Field(13, ge=3)
-    max_seq_len: int | None = Field(None, gt=0)
     benchmarks: dict[str, str] = Field(default_factory=dict)
     templates: bool = True
     serving_template: str | None = None  # a .jinja file, an Ollama Modelfile or a Go template
@@ -105,7 +115,7 @@ class SweepConfig(_Strict):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     trials: list[dict[str, Any]] = Field(default_factory=list)
     eval_every: int = Field(50, gt=0)
-    max_seq_len: int = Field(256, gt=8)
+    max_seq_len: MaxSeqLen = 256
     packing: bool = False
     gradient_checkpointing: bool | Literal["auto"] = "auto"
 
@@ -348,143 +358,3 @@ class SuiteConfig(_Strict):
     def resolve(self, relative: str) -> Path:
         p = Path(relative)
         return p if p.is_absolute() else (self.folder / p)
-
-
-def load_suite(path: str | Path) -> SuiteConfig:
-    """Load, validate and path-check a suite file; raise ConfigError with a key path."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError("no such suite file", path=p)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("not valid UTF-8", path=p) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"not valid YAML: {problem}", path=p, key=where) from None
-    if not isinstance(raw, dict):
-        raise ConfigError("expected a mapping at the top level", path=p)
-    try:
-        suite = SuiteConfig.model_validate({**raw, "source": str(p)})
-        suite.sweep.expand()
-    except ValidationError as exc:
-        raise _config_error(exc, p) from None
-    except ValueError as exc:
-        raise ConfigError(str(exc), path=p) from None
-    _check_paths(suite, p)
-    _check_compatible(suite, p)
-    if suite.audit.serving_template:
-        _check_serving_template(suite, p)
-    return suite
-
-
-def _check_serving_template(suite: SuiteConfig, path: Path) -> None:
-    """Parse the serving template now, so that a bad one stops the run before any work."""
-    from harness.errors import DataError
-    from harness.templates.serving import load_serving_template
-
-    try:
-        load_serving_template(suite.resolve(str(suite.audit.serving_template)))
-    except DataError as exc:
-        raise ConfigError(str(exc), path=path, key="audit.serving_template") from None
-
-
-def _check_compatible(suite: SuiteConfig, path: Path) -> None:
-    """Refuse option combinations this environment cannot run, before any work starts."""
-    import importlib.util
-
-    if suite.base.load_in_4bit and importlib.util.find_spec("bitsandbytes") is None:
-        raise ConfigError(
-            "4-bit loading needs bitsandbytes, which is not installed",
-            path=path,
-            key="base.load_in_4bit",
-            hint="pip install bitsandbytes, or set it to false",
-        )
-    if suite.tracking.enabled:
-        from harness.tracking import check_installed
-
-        check_installed(suite.tracking, path=path)
-    if suite.base.load_in_4bit and any(t.use_dora for t in suite.sweep.expand()):
-        from importlib.metadata import version
-
-        from packaging.version import Version
-
-        # DoRA on a bitsandbytes 4-bit base needs peft's quantized DoRA path (peft >= 0.12).
-        if Version(version("peft")) < Version("0.12"):
-            raise ConfigError(
-                "DoRA on a 4-bit base needs peft >= 0.12",
-                path=path,
-                key="sweep",
-                hint="upgrade peft, or set base.load_in_4bit: false for DoRA trials",
-            )
-
-
-def _config_error(exc: ValidationError, path: Path) -> ConfigError:
-    err = exc.errors()[0]
-    key = _key_path(err["loc"])
-    if err["type"] == "extra_forbidden":
-        parent = _model_at(SuiteConfig, err["loc"][:-1])
-        known = list(parent.model_fields) if parent else []
-        near = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
-        hint = f"did you mean {near[0]!r}?" if near else None
-        return ConfigError("unknown key", path=path, key=key, hint=hint)
-    got = err.get("input")
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "value_error" and msg.startswith("."):
-        sub, _, rest = msg.partition(": ")
-        return ConfigError(rest, path=path, key=f"{key}{sub}")
-    if err["type"] == "missing":
-        return ConfigError("required key is missing", path=path, key=key)
-    return ConfigError(
-        f"{msg}, got {got!r}" if err["type"] != "value_error" else msg, path=path, key=key or None
-    )
-
-
-def _key_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
-        if field is None:
-            return None
-        current = field.annotation
-        args = getattr(current, "__args__", ())
-        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _check_paths(suite: SuiteConfig, path: Path) -> None:
-    checks = [
-        ("base.path", suite.base.path),
-        ("data.train", suite.data.train),
-        ("data.eval", suite.data.eval),
-    ]
-    if suite.data.general:
-        checks.append(("data.general", suite.data.general))
-    if suite.score.mmlu:
-        checks.append(("score.mmlu.path", suite.score.mmlu.path))
-    checks += [(f"audit.benchmarks.{k}", v) for k, v in suite.audit.benchmarks.items()]
-    if suite.audit.serving_template:
-        checks.append(("audit.serving_template", suite.audit.serving_template))
-    for i, judge in enumerate(suite.judges):
-        if judge.anchors:
-            checks.append((f"judges[{i}].anchors", judge.anchors))
-        if judge.backend == "local":
-            checks.append((f"judges[{i}].model", judge.model))
-    tmpl = suite.base.chat_template
-    if tmpl and tmpl != "plain":
-        checks.append(("base.chat_template", tmpl))
-    for key, value in checks:
-        target = suite.resolve(value)
-        if not target.exists():
-            raise ConfigError(f"path does not exist: {target}", path=path, key=key)

@@ -1,39 +1,28 @@
 """The whole loop for one suite: audit -> sweep -> score -> results.json -> gates -> report.
 
-Each stage returns typed results; this module only wires them together and
-writes them. Reports and gates read what was written; they call no model.
+Each stage returns typed results; this module only wires them together, reads
+the baseline lockfile, and writes the files (assembling the results from the
+stages is :mod:`harness.assemble`'s, with no I/O). Reports and gates read what
+was written; they call no model.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.baseline import against_baseline, default_lock
-from harness.config import SuiteConfig
-from harness.data import load_records
-from harness.data.record import Record
-from harness.gate import evaluate_gates
+from harness.assemble import assemble_results, select_candidate
+from harness.audit import AuditParams
+from harness.audit_run import Review, audit_files
+from harness.baseline import default_lock, read_lock_contents
+from harness.config import AuditKnobs, SuiteConfig
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
 from harness.models.loading import LoadedModel, load_tokenizer
 from harness.progress import console
-from harness.results import (
-    AuditResult,
-    BaselineComparison,
-    CheckRun,
-    ItemScore,
-    RepeatRun,
-    RunResults,
-    SweepResult,
-    write_json,
-)
+from harness.results import AuditResult, Evaluation, ItemScore, RunResults, SweepResult, write_json
 from harness.train.sweep import load_suite_base, run_sweep
-
-if TYPE_CHECKING:
-    from harness.score.engine import Evaluation
 
 RESULTS = "results.json"
 ITEMS = "items.jsonl"
@@ -43,75 +32,43 @@ def default_out(suite: SuiteConfig) -> Path:
     return Path("reports") / suite.name
 
 
+def suite_audit_params(suite: SuiteConfig) -> AuditParams:
+    """The audit's parameters from the suite's ``audit:`` section (``max_seq_len``: the sweep's if unset)."""
+    knobs = suite.audit.model_dump(include=set(AuditKnobs.model_fields))
+    return AuditParams(**{**knobs, "max_seq_len": suite.audit.max_seq_len or suite.sweep.max_seq_len})
+
+
 def audit_suite(
     suite: SuiteConfig, out: Path, *, tokenizer: Any = None, progress: bool = True
 ) -> AuditResult:
     """Audit the suite's train and eval sets (and benchmarks); write audit.json and audit.html."""
-    from harness.audit import AuditParams, load_benchmark, run_audit
-    from harness.report import render_audit
-
-    train = load_records(suite.resolve(suite.data.train), suite.data.format)
-    evals = load_records(suite.resolve(suite.data.eval), suite.data.format)
-    benchmarks = {
-        name: load_benchmark(name, suite.resolve(path)) for name, path in suite.audit.benchmarks.items()
-    }
     if tokenizer is None and suite.audit.templates:
         tmpl = suite.base.chat_template
         tokenizer, _, _ = load_tokenizer(
             suite.resolve(suite.base.path), str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
         )
-    params = AuditParams(
-        near_duplicate_threshold=suite.audit.near_duplicate_threshold,
-        ngram=suite.audit.ngram,
-        max_seq_len=suite.audit.max_seq_len or suite.sweep.max_seq_len,
-    )
-    result = run_audit(
-        train,
-        evals,
-        benchmarks=benchmarks,
-        params=params,
-        tokenizer=tokenizer if suite.audit.templates else None,
-        progress=progress,
-    )
+    serving = None
     if suite.audit.serving_template and tokenizer is not None and suite.audit.templates:
-        from harness.audit.serving_template import check_serving
         from harness.templates.serving import load_serving_template
 
         serving = load_serving_template(suite.resolve(suite.audit.serving_template))
-        result = check_serving(result, tokenizer, train, serving)
+    review = None
     if suite.audit.review is not None:
-        result = review_suite(suite, train, result, out)
-    write_json(result, out / "audit.json")
-    render_audit(result, out / "audit.html", title=f"{suite.name}: dataset audit")
-    return result
-
-
-def review_suite(suite: SuiteConfig, train: list[Record], audit: AuditResult, out: Path) -> AuditResult:
-    """Send a sample of training rows to the suite's review judge; add its findings to the audit."""
-    from harness.judge import review_dataset
-
-    review = suite.audit.review
-    assert review is not None
-    judge = next(j for j in suite.judges if j.name == review.judge)
-    findings = review_dataset(
-        train,
-        judge,
-        fraction=review.fraction,
-        seed=review.seed,
-        cache_path=out / "cache" / "judge.sqlite",
-        rubric_dirs=[suite.folder / "judges"],
+        judge = next(j for j in suite.judges if j.name == suite.audit.review.judge)
+        review = Review(judge, suite.audit.review, rubric_dirs=(suite.folder / "judges",))
+    return audit_files(
+        out,
+        suite.resolve(suite.data.train),
+        suite.resolve(suite.data.eval),
+        params=suite_audit_params(suite),
+        data_format=suite.data.format,
+        benchmarks={name: suite.resolve(path) for name, path in suite.audit.benchmarks.items()},
+        tokenizer=tokenizer if suite.audit.templates else None,
+        serving=serving,
+        review=review,
+        title=f"{suite.name}: dataset audit",
+        progress=progress,
     )
-    run = CheckRun(
-        check="judge_review",
-        findings=len(findings),
-        params={
-            "judge": judge.name,
-            "rubric": judge.rubric,
-            "fraction": review.fraction,
-            "seed": review.seed,
-        },
-    )
-    return audit.model_copy(update={"findings": [*audit.findings, *findings], "checks": [*audit.checks, run]})
 
 
 def judge_suite(
@@ -146,53 +103,6 @@ def judge_suite(
         cache_path=out / "cache" / "judge.sqlite",
         rubric_dirs=[suite.folder / "judges"],
     )
-
-
-def rank_candidates(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """Adapters, best first on the primary metric (missing values last)."""
-    from harness.score.metrics import metric_registry
-
-    metric = suite.score.primary_metric
-    sign = 1.0 if metric_registry().higher_is_better(metric) else -1.0
-
-    def key(name: str) -> tuple[float, str]:
-        value = models[name].get(metric, float("nan"))
-        return (sign * value if value == value else float("-inf"), name)
-
-    return sorted((m for m in models if m != "base"), key=key, reverse=True)
-
-
-def select_candidate(suite: SuiteConfig, models: Mapping[str, Mapping[str, float]]) -> str | None:
-    """The adapter the gates judge: a named one, or the best on the primary metric."""
-    ranked = rank_candidates(suite, models)
-    if not ranked:
-        return None
-    return ranked[0] if suite.score.select in {"best", "best_passing"} else suite.score.select
-
-
-def gate_results(
-    suite: SuiteConfig,
-    results: RunResults,
-    *,
-    baseline: Callable[[str | None], BaselineComparison] | None = None,
-) -> RunResults:
-    """Evaluate the gates; with ``select: best_passing``, on the best adapter that passes them all.
-
-    A sweep asks "which configuration may ship?": the best on the primary metric among those
-    that meet every gate (forgetting included). When none does, the best overall is judged and fails.
-    ``baseline``: each adapter's comparison with the stored baseline, for the adapters tried.
-    """
-    if suite.score.select == "best_passing":
-        for name in rank_candidates(suite, results.models):
-            update: dict[str, Any] = {"candidate": name}
-            if baseline is not None:
-                update["baseline"] = baseline(name)
-            trial = results.model_copy(update=update)
-            gates = evaluate_gates(trial, suite.gates, noise_z=suite.score.noise_z)
-            if all(g.passed for g in gates):
-                return trial.model_copy(update={"gates": gates})
-    gates = evaluate_gates(results, suite.gates, noise_z=suite.score.noise_z)
-    return results.model_copy(update={"gates": gates})
 
 
 def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
@@ -231,20 +141,15 @@ def finish_evaluation(
     sweep: SweepResult | None,
     judges: JudgeReport | None = None,
 ) -> RunResults:
-    """Results from a scoring run (plus audit, sweep, judges): gated, written and rendered."""
-    return finish(
-        suite,
-        out,
-        audit=audit,
-        sweep=sweep,
-        models=evaluation.models,
-        comparisons=evaluation.comparisons,
-        items=evaluation.items,
-        judges=judges,
-        hashes=evaluation.hashes,
-        meta={"forward_passes": evaluation.forward_passes, "primary_metric": suite.score.primary_metric},
-        repeats=evaluation.repeats,
+    """Results from a scoring run (plus audit, sweep, judges): assembled and gated, written, tracked."""
+    lock = read_lock_contents(baseline_lock(suite, out))
+    results = assemble_results(
+        suite, evaluation, lock=lock, run_dir=out, audit=audit, sweep=sweep, judges=judges
     )
+    write_run(suite, results, evaluation.items, out)
+    if suite.tracking.enabled:
+        track(suite, results, out)
+    return results
 
 
 def cache_path(out: Path) -> Path:
@@ -256,55 +161,10 @@ def baseline_lock(suite: SuiteConfig, out: Path) -> Path:
     return suite.resolve(suite.baseline.path) if suite.baseline.path else default_lock(out)
 
 
-def baseline_against(
-    suite: SuiteConfig, out: Path, results: RunResults, items: list[ItemScore]
-) -> Callable[[str | None], BaselineComparison]:
-    return against_baseline(
-        baseline_lock(suite, out),
-        results,
-        items,
-        run_dir=out,
-        required=suite.baseline.required,
-        primary=suite.score.primary_metric,
-        resamples=suite.score.bootstrap,
-        confidence=suite.score.confidence,
-    )
-
-
-def finish(
-    suite: SuiteConfig,
-    out: Path,
-    *,
-    audit: AuditResult | None,
-    sweep: SweepResult | None,
-    models: dict[str, dict[str, float]],
-    comparisons: list[Any],
-    items: list[ItemScore],
-    hashes: dict[str, str],
-    meta: dict[str, Any],
-    judges: JudgeReport | None = None,
-    repeats: list[RepeatRun] | None = None,
-) -> RunResults:
-    """Assemble results, evaluate gates, write results.json, items.jsonl and the HTML report."""
+def write_run(suite: SuiteConfig, results: RunResults, items: list[ItemScore], out: Path) -> None:
+    """Write results.json, items.jsonl, index.html and (with a sweep) sweep.html into ``out``."""
     from harness.report import render_run, render_sweep
 
-    candidate = select_candidate(suite, models)
-    results = RunResults(
-        suite=suite.name,
-        models=models,
-        comparisons=comparisons,
-        audit=audit,
-        sweep=sweep,
-        judges=judges,
-        candidate=candidate,
-        hashes=hashes,
-        meta=meta,
-        repeats=repeats or [],
-    )
-    # Compared with the stored baseline once, here, before the gates: gates and reports only read it.
-    against = baseline_against(suite, out, results, items)
-    results = results.model_copy(update={"baseline": against(candidate)})
-    results = gate_results(suite, results, baseline=against)
     write_json(results, out / RESULTS)
     atomic_write_text(
         out / ITEMS, "".join(json.dumps(i.model_dump(), ensure_ascii=False) + "\n" for i in items)
@@ -312,9 +172,6 @@ def finish(
     render_run(results, items, out / "index.html", primary=suite.score.primary_metric)
     if results.sweep is not None:
         render_sweep(results, out / "sweep.html", primary=suite.score.primary_metric)
-    if suite.tracking.enabled:
-        track(suite, results, out)
-    return results
 
 
 def track(suite: SuiteConfig, results: RunResults, out: Path) -> None:

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from harness.config import SuiteConfig, load_suite
+from harness.config import SuiteConfig
 from harness.errors import HarnessError
 from harness.gate import comparison_outcome
 from harness.results import AuditResult, RunResults
+from harness.suite import load_suite
 
 _RUNS: dict[str, RunResults] = {}
 

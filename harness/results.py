@@ -1,31 +1,39 @@
 """Typed results: what every stage returns and what reports and gates read.
 
 All models are frozen pydantic models, serialized once to JSON
-(``audit.json``, ``sweep.json``, ``results.json``) and read back with
-:func:`load_results`. Reports and gates never call a model: they read these.
+(``audit.json``, ``sweep.json``, ``results.json``, each with a top-level
+``version``) and read back with :func:`load_audit`, :func:`load_sweep` and
+:func:`load_results`, which bring older versions up to date first
+(:mod:`harness.migrations`). Reports and gates never call a model: they read these.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from harness.errors import DataError
+from harness.frozen import Frozen as _Frozen
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
+from harness.migrations import (
+    AUDIT_VERSION,
+    RESULTS_VERSION,
+    SWEEP_VERSION,
+    VersionError,
+    migrate_audit,
+    migrate_results,
+    migrate_sweep,
+)
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
 
 class Ref(_Frozen):
     """A record in one input: ``index`` is its 0-based record number there."""
@@ -57,6 +65,7 @@ class CheckRun(_Frozen):
 class AuditResult(_Frozen):
     """``audit.json``: findings, the checks that ran, and a summary."""
 
+    version: int = AUDIT_VERSION
     findings: list[Finding] = Field(default_factory=list)
     checks: list[CheckRun] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
@@ -104,6 +113,7 @@ class TrialResult(_Frozen):
 class SweepResult(_Frozen):
     """``sweep.json``: every trial, and what the sweep itself cost."""
 
+    version: int = SWEEP_VERSION
     trials: list[TrialResult] = Field(default_factory=list)
     base_loads: int = 0
     wall_s: float = 0.0
@@ -211,6 +221,17 @@ class RepeatRun(_Frozen):
     comparisons: list[Comparison] = Field(default_factory=list)
 
 
+class Evaluation(_Frozen):
+    """What scoring returns (:func:`harness.evaluate`): the base and every adapter on the same items."""
+
+    models: dict[str, dict[str, float]]  # "base" and each adapter name -> metric name -> value
+    comparisons: list[Comparison]  # every metric, base vs each adapter
+    items: list[ItemScore]  # per item per model (what items.jsonl holds)
+    forward_passes: dict[str, int]  # model name -> forward passes actually run (0 when all cached)
+    hashes: dict[str, str]  # base, adapters, tokenizer/template, data, scorer version...
+    repeats: list[RepeatRun] = Field(default_factory=list)  # one per sampled scoring run (repeats > 1)
+
+
 class GateResult(_Frozen):
     """One gate from the suite, evaluated against results.
 
@@ -239,6 +260,7 @@ class GateResult(_Frozen):
 class RunResults(_Frozen):
     """``results.json``: everything a report or a gate needs."""
 
+    version: int = RESULTS_VERSION
     suite: str
     models: dict[str, dict[str, float]] = Field(default_factory=dict)
     comparisons: list[Comparison] = Field(default_factory=list)
@@ -277,21 +299,29 @@ def write_json(model: BaseModel, path: Path) -> Path:
     return path
 
 
-def _load(model: type[_M], path: Path) -> _M:
-    """Read a results file; an unreadable or foreign one is a DataError naming it."""
+def _load(model: type[_M], path: Path, migrate: Callable[[dict[str, Any]], dict[str, Any]]) -> _M:
+    """Read a results file of any known version; an unreadable or foreign one is a DataError naming it."""
     path = Path(path)
     try:
-        return model.model_validate_json(path.read_bytes())
+        data = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise DataError("no such file", path=path) from None
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise DataError(f"not a valid {model.__name__} file: not JSON ({exc})", path=path) from None
+    if not isinstance(data, dict):
+        raise DataError(f"not a valid {model.__name__} file: expected a JSON object", path=path)
+    try:
+        return model.model_validate(migrate(data))
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or None
         raise DataError(f"not a valid {model.__name__} file: {err['msg']}", path=path, field=where) from None
+    except VersionError as exc:
+        raise DataError(str(exc), path=path, field="version") from None
 
 
 def load_results(path: Path) -> RunResults:
-    return _load(RunResults, path)
+    return _load(RunResults, path, migrate_results)
 
 
 def load_items(path: Path) -> list[ItemScore]:
@@ -308,8 +338,8 @@ def load_items(path: Path) -> list[ItemScore]:
 
 
 def load_audit(path: Path) -> AuditResult:
-    return _load(AuditResult, path)
+    return _load(AuditResult, path, migrate_audit)
 
 
 def load_sweep(path: Path) -> SweepResult:
-    return _load(SweepResult, path)
+    return _load(SweepResult, path, migrate_sweep)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.assemble import gate_results
 from harness.baseline import (
     accept_baseline,
     against_baseline,
@@ -18,13 +21,14 @@ from harness.baseline import (
     default_lock,
     item_values,
     read_lock,
+    read_lock_contents,
 )
 from harness.cli import main
-from harness.config import load_suite
 from harness.gate import evaluate_gates
-from harness.pipeline import finish, gate_results
-from harness.results import BaselineComparison, ItemScore, RunResults, load_results, write_json
+from harness.pipeline import finish_evaluation
+from harness.results import BaselineComparison, Evaluation, ItemScore, RunResults, load_results, write_json
 from harness.score.metrics import MetricSpec
+from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 HASHES = {
@@ -80,7 +84,13 @@ def compare_runs(tmp_path: Path, before: list[int], after: list[int], *,
     write_run(tmp_path / "accepted", before, output="old")
     accept_baseline(tmp_path / "accepted")
     results, items = write_run(tmp_path / "now", after, hashes=hashes)
-    return against_baseline(default_lock(tmp_path / "now"), results, items, run_dir=tmp_path / "now")("ft")
+    return read_against(default_lock(tmp_path / "now"), results, items, tmp_path / "now")("ft")
+
+
+def read_against(lock: Path, results: RunResults, items: list[ItemScore], run_dir: Path,
+                 **options: Any) -> Callable[[str | None], BaselineComparison]:
+    """The lockfile at ``lock`` read, then the pure comparison of the run's models with it."""
+    return against_baseline(read_lock_contents(lock), results, items, run_dir=run_dir, **options)
 
 
 def gated(comp: BaselineComparison, *gates: str) -> list[tuple[bool, float | None, str]]:
@@ -147,7 +157,7 @@ def test_a_v1_lock_compares_unpaired_and_says_so(tmp_path: Path) -> None:
     lock.write_text(json.dumps({"version": 1, "results": accepted.model_dump(mode="json"),
                                 "hashes": accepted.hashes}))
     results, items = write_run(tmp_path / "now", [1, 2])
-    comp = against_baseline(lock, results, items, run_dir=tmp_path / "now")("ft")
+    comp = read_against(lock, results, items, tmp_path / "now")("ft")
     assert comp.comparable and not comp.paired and "version 1" in comp.note
     em = comp.metric("exact_match")
     assert em.delta == pytest.approx(-0.1)
@@ -164,7 +174,7 @@ def test_a_v1_lock_compares_unpaired_and_says_so(tmp_path: Path) -> None:
 def test_a_missing_lock_passes_with_a_note_unless_required(tmp_path: Path, required: bool) -> None:
     results, items = write_run(tmp_path / "now", [1])
     lock = tmp_path / "nowhere.lock.json"
-    comp = against_baseline(lock, results, items, run_dir=tmp_path / "now", required=required)("ft")
+    comp = read_against(lock, results, items, tmp_path / "now", required=required)("ft")
     assert not comp.found and not comp.comparable
     [(ok, observed, message)] = gated(comp, "baseline.exact_match.delta >= 0")
     assert ok is not required and observed is None
@@ -176,7 +186,7 @@ def test_an_unreadable_lock_fails_baseline_gates(tmp_path: Path) -> None:
     results, items = write_run(tmp_path / "now", [1])
     lock = tmp_path / "baseline.lock.json"
     lock.write_text("{not json")
-    comp = against_baseline(lock, results, items, run_dir=tmp_path / "now")("ft")
+    comp = read_against(lock, results, items, tmp_path / "now")("ft")
     [(ok, _, message)] = gated(comp, "baseline.exact_match.delta >= 0")
     assert comp.found and not comp.comparable and not ok and "not a baseline lockfile" in message
 
@@ -219,7 +229,7 @@ def test_best_passing_compares_each_adapter_it_tries_with_the_baseline(tmp_path:
     items = rows("base", []) + rows("wide", [1, 2, 4, 5]) + rows("narrow", [1, 2, 3])
     results = RunResults(suite="s", models=models_of(items), candidate="wide", hashes=HASHES)
     s = suite(tmp_path, "best_passing", ["baseline.regressed == 0"])
-    against = against_baseline(default_lock(tmp_path / "now"), results, items, run_dir=tmp_path / "now")
+    against = read_against(default_lock(tmp_path / "now"), results, items, tmp_path / "now")
     # "wide" is best on exact match but lost item 3, which the baseline got right
     assert against("wide").metric("exact_match").regressed == ["eval/3"]
     done = gate_results(s, results.model_copy(update={"baseline": against("wide")}), baseline=against)
@@ -234,8 +244,9 @@ def test_finish_records_the_comparison_in_results_and_report(tmp_path: Path) -> 
     s = suite(tmp_path, "best", ["baseline.exact_match.delta >= 0"])
     out = tmp_path / "now"
     out.mkdir()
-    done = finish(s, out, audit=None, sweep=None, models=models_of(items), comparisons=[], items=items,
-                  hashes=HASHES, meta={})
+    scored = Evaluation(models=models_of(items), comparisons=[], items=items, forward_passes={},
+                        hashes=HASHES)
+    done = finish_evaluation(s, out, scored, audit=None, sweep=None)
     assert not done.passed and done.baseline is not None and done.baseline.metric("exact_match").regressed
     assert load_results(out / "results.json").baseline == done.baseline
     html = (out / "index.html").read_text()

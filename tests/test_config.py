@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import SweepConfig, load_suite
+from harness.config import SweepConfig
 from harness.errors import ConfigError
+from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "suites" / "demo" / "model"
@@ -81,3 +82,37 @@ def test_4bit_without_bitsandbytes_is_refused_up_front(
     )
     with pytest.raises(ConfigError, match=r"base\.load_in_4bit: 4-bit loading needs bitsandbytes"):
         load_suite(suite_file(tmp_path, ""))
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("audit: {ngram: 2}\n", "audit.ngram: Input should be greater than or equal to 3, got 2"),
+    ("audit: {max_seq_len: 8}\n", "audit.max_seq_len: Input should be greater than 8, got 8"),
+    ("sweep: {max_seq_len: 8}\n", "sweep.max_seq_len: Input should be greater than 8, got 8"),
+    ("audit: {near_duplicate_threshold: 0}\n", "audit.near_duplicate_threshold: Input should be greater"),
+])
+def test_audit_knobs_are_bounded_once_for_the_suite_and_the_library(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    from pydantic import ValidationError
+
+    from harness.audit import AuditParams
+
+    with pytest.raises(ConfigError) as err:
+        load_suite(suite_file(tmp_path, body))
+    assert message in str(err.value)
+    section, _, rest = body.partition(": ")
+    key, _, value = rest.strip("{}\n").partition(": ")
+    if section == "audit":  # harness.audit.AuditParams (and `harness audit`) take the same bounds
+        with pytest.raises(ValidationError):
+            AuditParams.model_validate({key: float(value)})
+
+
+def test_the_audit_params_inherit_the_suite_knobs() -> None:
+    from harness.audit import AuditParams
+    from harness.config import AuditConfig, AuditKnobs
+
+    assert issubclass(AuditParams, AuditKnobs) and issubclass(AuditConfig, AuditKnobs)
+    for name, field in AuditKnobs.model_fields.items():  # inherited, not redefined: the same FieldInfo
+        assert repr(AuditParams.model_fields[name]) == repr(AuditConfig.model_fields[name]) == repr(field)
+    assert (AuditParams().ngram, AuditParams().near_duplicate_threshold, AuditParams().max_seq_len) == (
+        13, 0.8, None)

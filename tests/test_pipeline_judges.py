@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.config import load_suite
 from harness.errors import ConfigError
 from harness.pipeline import judge_suite
 from harness.results import ItemScore, load_results
+from harness.suite import load_suite
 from harness.testing.loopback import LoopbackJudge
 
 ROOT = Path(__file__).resolve().parent.parent

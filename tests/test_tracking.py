@@ -15,12 +15,13 @@ import pytest
 from factories import make_trial
 
 import harness.tracking
-from harness.config import MLflowTracking, TrackingConfig, WandbTracking, load_suite
+from harness.config import MLflowTracking, TrackingConfig, WandbTracking
 from harness.errors import ConfigError
-from harness.pipeline import finish
+from harness.pipeline import finish_evaluation
 from harness.results import (
     AuditResult,
     Comparison,
+    Evaluation,
     Finding,
     GateResult,
     LossPoint,
@@ -29,6 +30,7 @@ from harness.results import (
     TrialResult,
     write_json,
 )
+from harness.suite import load_suite
 from harness.tracking import TrackingError, export, log_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,17 +284,8 @@ def test_missing_package_is_refused_before_work(tmp_path: Path, monkeypatch: pyt
 def _finish(tmp_path: Path, body: str) -> RunResults:
     suite = load_suite(suite_file(tmp_path, body))
     models = {"base": {"exact_match": 0.1}, "ft": {"exact_match": 0.6}}
-    return finish(
-        suite,
-        tmp_path / "out",
-        audit=None,
-        sweep=None,
-        models=models,
-        comparisons=[],
-        items=[],
-        hashes={},
-        meta={},
-    )
+    scored = Evaluation(models=models, comparisons=[], items=[], forward_passes={}, hashes={})
+    return finish_evaluation(suite, tmp_path / "out", scored, audit=None, sweep=None)
 
 
 def test_finish_logs_after_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

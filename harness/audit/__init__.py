@@ -1,12 +1,14 @@
-"""The dataset audit (issue 3): duplicates, leakage, contamination and target defects, at scale.
+"""The dataset audit: duplicates, leakage, contamination and target defects, at scale.
 
 ``run_audit(train, eval, benchmarks=..., params=AuditParams(...))`` returns a
-:class:`harness.results.AuditResult`; ``write_audit(result, DIR)`` writes
-``DIR/audit.json`` and ``DIR/audit.html``.
+:class:`harness.results.AuditResult`. Writing it (``audit.json``, and the HTML
+page :mod:`harness.report` renders) is :func:`harness.audit_run.write_audit`'s;
+nothing here knows about HTML.
 
 ``audit.json`` (a public interface; extend, do not rename)::
 
-    {"findings": [{"check": str, "severity": "error" | "warning" | "info", "message": str,
+    {"version": 2,
+     "findings": [{"check": str, "severity": "error" | "warning" | "info", "message": str,
                    "refs": [{"split": "train" | "eval" | "benchmark", "index": int, "file": null}],
                    "details": {...}}],
      "checks": [{"check": str, "params": {...}, "findings": int, "seconds": float}],
@@ -61,7 +63,6 @@ its summary under ``summary["serving_template"]``.
 """
 
 from harness.audit.benchmarks import BenchmarkDoc, load_benchmark
-from harness.audit.report import render_html, write_audit
 from harness.audit.runner import AuditParams, run_audit
 
-__all__ = ["AuditParams", "BenchmarkDoc", "load_benchmark", "render_html", "run_audit", "write_audit"]
+__all__ = ["AuditParams", "BenchmarkDoc", "load_benchmark", "run_audit"]

@@ -1,4 +1,4 @@
-"""Inputs that are valid but suspicious: warnings, never errors (issue 9).
+"""Inputs that are valid but suspicious: warnings, never errors.
 
 A dataset of a handful of rows, or an eval set larger than the train set, is
 usually a wrong file or a swapped argument; the run goes on, and the audit says so.

@@ -1,20 +1,22 @@
-"""The audit's parameters (frozen): defaults are the issue's, every check reports the ones it used."""
+"""The audit's parameters (frozen, unknown names refused); every check reports the ones it used.
+
+The knobs a suite's ``audit:`` section also sets (``near_duplicate_threshold``,
+``ngram``, ``max_seq_len``) are defined once, in :class:`harness.config.AuditKnobs`,
+and inherited here with their bounds and defaults.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from harness.config import AuditKnobs
 
 
-class AuditParams(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+class AuditParams(AuditKnobs):
     shingle_size: int = Field(5, ge=1)  # word 5-grams
     num_perm: int = Field(128, ge=2)
-    ngram: int = Field(13, ge=2)  # leakage / contamination n-gram
-    max_seq_len: int | None = Field(None, gt=0)  # passed through to the template audit
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)  # None: os.cpu_count()
     show_examples: int = Field(5, ge=0)  # rendered examples the template audit shows

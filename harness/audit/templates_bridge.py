@@ -1,4 +1,4 @@
-"""Calls the chat-template audit (``harness.audit.templates``, issue 4) when a tokenizer is given.
+"""Calls the chat-template audit (``harness.audit.templates``) when a tokenizer is given.
 
 The import happens here, at call time, so the rest of the audit works whether
 or not that module is installed; when it is missing the run says so in a

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from harness.frozen import Frozen as _Frozen
 from harness.judge.config import Protocol
 
 Status = Literal["ok", "unparseable", "error"]
 Winner = Literal["base", "candidate", "tie"]
 
 RAW_LIMIT = 600  # characters of the judge's own text kept per verdict
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ItemVerdict(_Frozen):

@@ -13,7 +13,7 @@ metric's code is in ``hashes`` (``metric:<name>``: ``module:function@sha256``).
 
 Every metric is compared, base vs each adapter, on the same items
 (:mod:`harness.score.compare`). Per-item results are cached
-(:mod:`harness.cache`) under the hashes of the base weights, quantization,
+(:mod:`harness.score.cache`) under the hashes of the base weights, quantization,
 tokenizer + template, adapter weights, computation settings, item content and
 :data:`SCORER_VERSION`: a rerun with unchanged weights runs no forward pass, and a
 changed adapter recomputes only its own items.
@@ -22,16 +22,16 @@ changed adapter recomputes only its own items.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.cache import ScoreCache
 from harness.config import SuiteConfig
 from harness.errors import ConfigError
 from harness.io import sha256_text
 from harness.models.loading import LoadedModel
 from harness.progress import console
-from harness.results import Comparison, ItemScore, RepeatRun
+from harness.results import Comparison, Evaluation, ItemScore, RepeatRun
+from harness.score.cache import ScoreCache
 from harness.score.compare import ItemValues, aggregate, compare
 from harness.score.generation import render_prompts, settings_for
 from harness.score.jobs import SCORER_VERSION, Job, Values, generation_job, mmlu_job, nll_job, run_jobs
@@ -40,16 +40,6 @@ from harness.score.models import ModelPool, check_adapter_dir
 from harness.score.perplexity import Prepared, prepare
 from harness.score.plan import BASE, Identity, ScorePlan, adapter_hashes, identify, make_plan
 from harness.score.scoring import ItemTable, score_items
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    models: dict[str, dict[str, float]]  # "base" and each adapter name -> metric name -> value
-    comparisons: list[Comparison]  # every metric, base vs each adapter
-    items: list[ItemScore]  # per item per model (what items.jsonl holds)
-    forward_passes: dict[str, int]  # model name -> forward passes actually run (0 when all cached)
-    hashes: dict[str, str]  # base, adapters, tokenizer/template, data, scorer version...
-    repeats: list[RepeatRun] = field(default_factory=list)  # one per sampled scoring run (repeats > 1)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class GenerationSettings:
 
 def generation_settings_key(settings: GenerationSettings) -> str:
     """The hash of :meth:`GenerationSettings.key` (what the cache keys generations by)."""
-    from harness.cache import settings_hash
+    from harness.score.cache import settings_hash
 
     return settings_hash(settings.key())
 

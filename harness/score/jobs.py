@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.cache import ScoreCache, entry_key, settings_hash
 from harness.io import sha256_text
 from harness.models.loading import LoadedModel
+from harness.score.cache import ScoreCache, entry_key, settings_hash
 from harness.score.generation import GenerationSettings, generate_outputs, generation_settings_key
 from harness.score.mmlu import MMLUItem, prompt_hash, run_mmlu
 from harness.score.models import ModelPool

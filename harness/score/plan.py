@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cache import ModelIdentity
 from harness.config import SuiteConfig
 from harness.data import load_records
 from harness.data.record import Record
 from harness.io import sha256_file, sha256_text
 from harness.models.loading import LoadedModel, adapter_hash, load_tokenizer, model_hash
 from harness.models.quirks import best_device, compute_dtype
+from harness.score.cache import ModelIdentity
 from harness.score.exact import Normalizer
 from harness.score.format import FormatChecks
 from harness.score.metrics import MetricSettings, MetricSpec, metric_registry

@@ -14,7 +14,6 @@ import yaml
 from judge_helpers import make_items
 
 from harness.cli import main
-from harness.config import load_suite
 from harness.errors import ConfigError, JudgeError
 from harness.judge import JudgeConfig, run_judges
 from harness.judge.backends import (
@@ -25,6 +24,7 @@ from harness.judge.backends import (
     unregister_backend,
 )
 from harness.judge.cache import VerdictCache
+from harness.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "tiny"

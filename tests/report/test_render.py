@@ -21,6 +21,7 @@ from harness.results import (
     AuditResult,
     CheckRun,
     Comparison,
+    Evaluation,
     Finding,
     GateResult,
     ItemScore,
@@ -380,21 +381,13 @@ def test_delta_plot_layout_scales(n_metrics: int, n_candidates: int, grid: tuple
 
 
 def test_pipeline_finish_writes_the_sweep_page(tmp_path: Path, tiny_suite_path: Path) -> None:
-    from harness.config import load_suite
-    from harness.pipeline import finish
+    from harness.pipeline import finish_evaluation
+    from harness.suite import load_suite
 
     results = sweep_results(scored=True)
-    finish(
-        load_suite(tiny_suite_path),
-        tmp_path,
-        audit=None,
-        sweep=results.sweep,
-        models=results.models,
-        comparisons=results.comparisons,
-        items=[],
-        hashes={},
-        meta={},
-    )
+    scored = Evaluation(models=results.models, comparisons=results.comparisons, items=[], forward_passes={},
+                        hashes={})
+    finish_evaluation(load_suite(tiny_suite_path), tmp_path, scored, audit=None, sweep=results.sweep)
     assert (tmp_path / "index.html").is_file()
     assert len(table((tmp_path / "sweep.html").read_text(), "compare")[0]) == 4  # row head + 3 trials
 

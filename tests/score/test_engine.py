@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from score_support import ADAPTERS, write_suite
 
-from harness.cache import ScoreCache
-from harness.config import load_suite
 from harness.errors import AdapterError, ConfigError
 from harness.score import evaluate
+from harness.score.cache import ScoreCache
 from harness.score.engine import Evaluation
 from harness.score.stats import mcnemar_from_counts
+from harness.suite import load_suite
 
 pytestmark = pytest.mark.slow
 

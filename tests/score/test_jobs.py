@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.cache import ScoreCache
 from harness.config import ScoreConfig
+from harness.score.cache import ScoreCache
 from harness.score.generation import generation_settings_key, settings_for
 from harness.score.jobs import Job, run_jobs
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from score_support import ADAPTERS, write_suite
 
-from harness.config import load_suite
 from harness.errors import ConfigError
 from harness.score import evaluate
 from harness.score.compare import ItemValues
 from harness.score.engine import Evaluation, mean_values, split_repeats
+from harness.suite import load_suite
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_suite
 from harness.results import LossPoint, SweepResult
+from harness.suite import load_suite
 from harness.train.run import is_overfitting
 from harness.train.sweep import run_sweep
 

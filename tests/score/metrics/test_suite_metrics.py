@@ -12,10 +12,10 @@ import pytest
 import yaml
 from score_support import write_suite
 
-from harness.config import load_suite
 from harness.errors import ConfigError
 from harness.score.metrics import metric_registry
 from harness.score.plan import make_plan
+from harness.suite import load_suite
 
 
 @pytest.fixture

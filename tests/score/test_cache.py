@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cache import CacheError, ModelIdentity, ScoreCache, entry_key, settings_hash
+from harness.score.cache import CacheError, ModelIdentity, ScoreCache, entry_key, settings_hash
 
 
 def test_values_round_trip_and_misses_are_absent(tmp_path: Path) -> None:
