@@ -130,6 +130,7 @@ def _review(args: argparse.Namespace) -> Review:
 
     from harness.audit_run import Review
     from harness.config import ReviewConfig
+    from harness.judge.backends.registry import check_backend
     from harness.judge.config import JudgeConfig
 
     path = Path(args.review_judge)
@@ -137,6 +138,7 @@ def _review(args: argparse.Namespace) -> Review:
         raise ConfigError("no such judge file", path=path)
     try:
         cfg = JudgeConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        check_backend(cfg.backend)
     except Exception as exc:
         raise ConfigError(f"invalid judge config: {str(exc).splitlines()[0]}", path=path) from None
     sample = _validated(ReviewConfig, {"--review-judge": ("judge", cfg.name),

@@ -44,11 +44,24 @@ def load_suite(path: str | Path) -> SuiteConfig:
         raise _config_error(exc, p) from None
     except ValueError as exc:
         raise ConfigError(str(exc), path=p) from None
+    _check_backends(suite, p)
     _check_paths(suite, p)
     _check_compatible(suite, p)
     if suite.audit.serving_template:
         _check_serving_template(suite, p)
     return suite
+
+
+def _check_backends(suite: SuiteConfig, path: Path) -> None:
+    """Every judge names a registered backend or an importable ``module:Class`` (the registry's check:
+    the config models hold data and know no registry)."""
+    from harness.judge.backends.registry import check_backend
+
+    for i, judge in enumerate(suite.judges):
+        try:
+            check_backend(judge.backend)
+        except ValueError as exc:
+            raise ConfigError(str(exc), path=path, key=f"judges[{i}].backend") from None
 
 
 def _check_serving_template(suite: SuiteConfig, path: Path) -> None:

@@ -31,12 +31,7 @@ PENDING_STRUCT_RUNTIME = {
     ("harness.score.models", "harness.train.sweep"),
     ("harness.train.sweep", "harness.train.ray_executor"),
 }
-# A cycle that came with the judges branch (merged in b435fcb), in judge/, which this test's branch
-# does not own: judge/config.py's backend validator imports the backend registry, and the registry
-# imports judge.config (for types, and through judge.secrets and judge.backends.base). Every one of its
-# cycles runs through this edge. Delete the entry once one side no longer imports the other.
-PENDING_JUDGE_CYCLE = {("harness.judge.config", "harness.judge.backends.registry")}
-ALLOWED = PENDING_STRUCT_RUNTIME | PENDING_JUDGE_CYCLE
+ALLOWED = PENDING_STRUCT_RUNTIME
 
 
 def modules(root: Path, package: str) -> dict[str, tuple[Path, bool]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Protocol = Literal["pointwise", "pairwise"]
 # Which items a judge sees: the eval set's outputs; MMLU answers only when asked for. General text
@@ -41,13 +41,6 @@ class JudgeConfig(BaseModel):
     max_failed: int = Field(0, ge=0)
     # An answer with no readable verdict is asked again this many times in the run (never cached).
     unparseable_retries: int = Field(2, ge=0, le=10)
-
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, value: str) -> str:
-        from harness.judge.backends.registry import check_backend
-
-        return check_backend(value)
 
     @property
     def key_env(self) -> str | None:

@@ -23,6 +23,7 @@ from harness.judge.backends import (
     register_backend,
     unregister_backend,
 )
+from harness.judge.backends.registry import check_backend
 from harness.judge.cache import VerdictCache
 from harness.suite import load_suite
 
@@ -113,7 +114,7 @@ def test_a_registered_name_works_like_a_built_in(tmp_path: Path) -> None:
     finally:
         unregister_backend("lengthy")
     with pytest.raises(ValueError, match="unknown judge backend 'lengthy'"):
-        config("lengthy")
+        check_backend("lengthy")
 
 
 ENTRY_MODULE = '''
@@ -140,7 +141,7 @@ def test_an_entry_point_backend_from_an_installed_distribution(tmp_path: Path,
     (dist / "entry_points.txt").write_text(
         "[harness.judge_backends]\nplugin = plugin_judge_mod:PlugInJudge\n")
     with pytest.raises(ValueError, match="unknown judge backend 'plugin'"):
-        config("plugin")
+        check_backend("plugin")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "plugin" in known_backends()
     run = run_judges([config("plugin")], make_items(3), cache_path=tmp_path / "c.db", progress=False).runs[0]
