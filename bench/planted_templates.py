@@ -1,7 +1,7 @@
 """Planted-defect recall of the template audit on the Phi-3 mini and Mistral 7B v0.2 tokenizers.
 
 Real (question, answer) pairs from ``realdata/instruct`` get one known defect
-each (``harness.audit.template_planted``), at least ``--per-class`` records per
+each (``harness.testing.template_planted``), at least ``--per-class`` records per
 finding class per tokenizer; ``--clean`` defect-free conversations must get no
 finding. Reports recall per class (overall and per tokenizer) and clean false
 positives. There is no anchor tool for this measurement: ``anchor_s`` equals
@@ -39,8 +39,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--max-seq-len", type=int, default=1024)
     args = parser.parse_args(argv)
 
-    from harness.audit.template_planted import clean_records, load_templates, measure, planted_groups
     from harness.models import load_tokenizer
+    from harness.testing.template_planted import clean_records, load_templates, measure, planted_groups
 
     pairs, long_texts = real_pairs()
     templates = load_templates(REALDATA / "chat_templates")

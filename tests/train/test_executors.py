@@ -24,7 +24,7 @@ Run = tuple[SweepResult, list[str]]  # the sweep, and the trial names on_trial s
 def _sweep(suite_path: Path, out: Path, executor: str) -> Run:
     seen: list[TrialResult] = []
     sweep = run_sweep(load_suite(suite_path), out, executor=executor, on_trial=seen.append)
-    assert [t.model_dump() for t in sorted(seen, key=lambda t: t.name)] == [t.model_dump() for t in sweep.trials]
+    assert sorted(seen, key=lambda t: t.name) == sweep.trials
     return sweep, [t.name for t in seen]
 
 
@@ -57,7 +57,8 @@ def test_local_and_ray_train_the_same_trials(local_runs: tuple[Run, Run], ray_ru
     for here, there in zip(local.trials, remote.trials, strict=True):
         assert here.config_hash == there.config_hash and here.trainable_params == there.trainable_params
         assert [p.step for p in here.train_loss] == [p.step for p in there.train_loss]
-        for got, want in zip(there.train_loss + there.eval_loss, here.train_loss + here.eval_loss, strict=True):
+        curves = zip(there.train_loss + there.eval_loss, here.train_loss + here.eval_loss, strict=True)
+        for got, want in curves:
             assert got.loss == pytest.approx(want.loss, rel=1e-5, abs=1e-6)
 
 
