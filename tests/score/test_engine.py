@@ -110,7 +110,7 @@ def test_one_changed_byte_in_an_adapter_recomputes_only_that_adapter(
     data = bytearray(weights.read_bytes())
     data[-3] ^= 0x01  # one bit of one float in the tensor data: still a loadable adapter
     weights.write_bytes(bytes(data))
-    monkeypatch.setattr("harness.models.suite_base.load_base", _no_load)  # and `loaded` is reused, not reloaded
+    monkeypatch.setattr("harness.models.suite_base.load_base", _no_load)  # `loaded` is reused, not reloaded
     suite = load_suite(work / "suite.yaml")
     with ScoreCache(work / "cache.sqlite") as cache:
         before = cache.count()
