@@ -9,6 +9,7 @@ GPUs a local Ray instance runs one CPU worker.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from harness.config import SuiteConfig, TrialSpec
 from harness.errors import ConfigError
 from harness.models.loading import LoadedModel
+from harness.progress import debugging
 from harness.results import TrialResult
 from harness.train.trials import TrialDone
 
@@ -70,7 +72,10 @@ class RayExecutor:
             kwargs: dict[str, Any] = (
                 {"address": self.address} if self.address else {"num_cpus": max(1, self.workers or 1)}
             )
-            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
+            # Ray sets its own logger up when imported; logging_level is its switch for the driver.
+            level = logging.INFO if debugging() else logging.ERROR
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                     logging_level=level, **kwargs)
         n = self.workers or max(1, gpus)
         actor: Any = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_Worker)
         pool: list[Any] = [actor.remote(suite) for _ in range(n)]
