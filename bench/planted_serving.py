@@ -99,7 +99,7 @@ def run(argv: list[str]) -> dict[str, Any]:
 
     from harness.audit.serving_families import FAMILIES, family_tokenizer
     from harness.audit.serving_planted import matching_cases, measure, planted_cases
-    from harness.audit.template_planted import clean_records, load_templates
+    from harness.testing.template_planted import clean_records, load_templates
 
     templates = load_templates(realdata_dir() / "chat_templates")
     pairs = [(p.strip(), r.strip()) for p, r in real_pool() if len(p) + len(r) < 1500]
