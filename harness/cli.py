@@ -52,8 +52,11 @@ def _print_gates(results: object) -> None:
     assert isinstance(results, RunResults)
     console.rule("[bold]gates")
     for g in results.gates:
-        mark = "[green]PASS[/green]" if g.passed else "[red]FAIL[/red]"
-        console.print(f"{mark} {g.expression}: {g.message}")
+        text = f"{'[green]PASS[/green]' if g.passed else '[red]FAIL[/red]'} {g.expression}: {g.message}"
+        if g.passed:
+            console.print(text)
+        else:
+            verdict(text)  # a failed gate is part of the verdict: shown with --quiet too
     passed = "[bold green]PASSED[/bold green]" if results.passed else "[bold red]FAILED[/bold red]"
     verdict(f"gates: {passed} (candidate: {results.candidate})")
 

@@ -62,10 +62,14 @@ def run_sweep(
 
     runner.run(suite, specs, out, loaded=loaded, on_done=on_done)
     sweep = record()
-    loads = f"{sweep.base_loads} base load{'' if sweep.base_loads == 1 else 's'}"
-    summary("sweep", f"{len(sweep.trials)} trials ({len(sweep.skipped)} reused), executor {sweep.executor} "
-            f"with {loads}, {sweep.wall_s:.1f}s -> {out / 'sweep.json'}")
+    summary("sweep", f"{counted(len(sweep.trials), 'trial')} ({len(sweep.skipped)} reused), executor "
+            f"{sweep.executor} with {counted(sweep.base_loads, 'base load')}, {sweep.wall_s:.1f}s "
+            f"-> {out / 'sweep.json'}")
     return sweep
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def trial_line(result: TrialResult, reused: bool) -> str:
