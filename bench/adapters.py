@@ -52,9 +52,10 @@ def ensure_adapters(suite_path: str, folder: Path) -> dict[str, Path]:
     if not missing:
         return wanted
     from harness.config import SweepConfig, TrialSpec
+    from harness.models.suite_base import load_suite_base
     from harness.suite import load_suite
     from harness.train.run import train_trial
-    from harness.train.sweep import load_suite_base, prepare_data
+    from harness.train.trials import prepare_data
 
     suite = load_suite(suite_path)
     loaded = load_suite_base(suite)

@@ -19,8 +19,8 @@ from typing import Any
 
 from harness.data import load_records
 from harness.errors import HarnessError
-from harness.fuzzing import GENERATORS
 from harness.suite import load_suite
+from harness.testing.fuzzing import GENERATORS
 
 
 def run(argv: list[str]) -> dict[str, Any]:

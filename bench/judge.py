@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._planted_data import realdata_dir
 from harness.judge import JudgeConfig, JudgeItem, JudgeReport, run_judges
 from harness.testing.loopback import LoopbackJudge, scripted
 
-DATA = Path("/work/shared/realdata/instruct/alpaca_en_demo_999.json")
+DATA = realdata_dir() / "instruct" / "alpaca_en_demo_999.json"
 KEY_ENV = "HARNESS_BENCH_JUDGE_KEY"
 KEY = "sk-bench-not-a-real-key-0123456789"
 

@@ -31,12 +31,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._planted_data import realdata_dir
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench loglik")
-    p.add_argument("--data", default="/work/shared/realdata/mmlu")
+    p.add_argument("--data", default=str(realdata_dir() / "mmlu"), help="MMLU folder (test/, dev/)")
     p.add_argument("--model", default=str(REPO / "suites" / "demo" / "model"))
     p.add_argument("--subjects", type=int, default=10)
     p.add_argument("--limit", type=int, default=20)

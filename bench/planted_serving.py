@@ -5,7 +5,7 @@ on a real tokenizer from ``realdata/tokenizers``: Qwen2.5 ChatML (with its defau
 system prompt) and plain ChatML (Ollama index entry 6), Llama 3 8B Instruct and
 Gemma 2 on GPT-2 with the template's control tokens added (as trl's
 ``clone_chat_template`` does), Mistral 7B Instruct v0.2 and Phi-3 mini on their own
-tokenizers. Per family, ``harness.audit.serving_planted`` plants serving templates with
+tokenizers. Per family, ``harness.testing.serving_planted`` plants serving templates with
 one mismatch each (wrong family, missing generation prompt, dropped system prompt,
 double BOS, turns or stops that end differently, whitespace), as Ollama Modelfiles and
 as Jinja files, and checks the matching ones (the hand-written Modelfiles in
@@ -97,9 +97,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--families", nargs="*", default=None)
     args = parser.parse_args(argv)
 
-    from harness.audit.serving_families import FAMILIES, family_tokenizer
-    from harness.audit.serving_planted import matching_cases, measure, planted_cases
-    from harness.audit.template_planted import clean_records, load_templates
+    from harness.testing.serving_families import FAMILIES, family_tokenizer
+    from harness.testing.serving_planted import matching_cases, measure, planted_cases
+    from harness.testing.template_planted import clean_records, load_templates
 
     templates = load_templates(realdata_dir() / "chat_templates")
     pairs = [(p.strip(), r.strip()) for p, r in real_pool() if len(p) + len(r) < 1500]

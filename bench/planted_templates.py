@@ -1,7 +1,7 @@
 """Planted-defect recall of the template audit on the Phi-3 mini and Mistral 7B v0.2 tokenizers.
 
 Real (question, answer) pairs from ``realdata/instruct`` get one known defect
-each (``harness.audit.template_planted``), at least ``--per-class`` records per
+each (``harness.testing.template_planted``), at least ``--per-class`` records per
 finding class per tokenizer; ``--clean`` defect-free conversations must get no
 finding. Reports recall per class (overall and per tokenizer) and clean false
 positives. There is no anchor tool for this measurement: ``anchor_s`` equals
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
-REALDATA = Path("/work/shared/realdata")
+from bench._planted_data import realdata_dir
+
 TOKENIZERS = {"phi3": "phi-3-mini", "mistral": "mistral-7b-instruct-v0.2"}
 
 
@@ -24,8 +24,8 @@ def real_pairs(limit_chars: int = 1200) -> tuple[list[tuple[str, str]], list[str
     """Short (question, answer) pairs for planting, and long answers for truncation cases."""
     from harness.data.loaders import load_records
 
-    records = load_records(REALDATA / "instruct" / "alpaca_en_demo_999.json")
-    records += load_records(REALDATA / "instruct" / "gsm8k_train_alpaca_format.json", limit=600)
+    records = load_records(realdata_dir() / "instruct" / "alpaca_en_demo_999.json")
+    records += load_records(realdata_dir() / "instruct" / "gsm8k_train_alpaca_format.json", limit=600)
     pairs = [(r.prompt, r.response) for r in records
              if r.response.strip() and len(r.prompt) + len(r.response) < limit_chars]
     long_texts = [r.response for r in records if len(r.response) > 1500]
@@ -39,18 +39,18 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--max-seq-len", type=int, default=1024)
     args = parser.parse_args(argv)
 
-    from harness.audit.template_planted import clean_records, load_templates, measure, planted_groups
     from harness.models import load_tokenizer
+    from harness.testing.template_planted import clean_records, load_templates, measure, planted_groups
 
     pairs, long_texts = real_pairs()
-    templates = load_templates(REALDATA / "chat_templates")
+    templates = load_templates(realdata_dir() / "chat_templates")
     result: dict[str, Any] = {"per_tokenizer": {}}
     recall: dict[str, list[float]] = {}
     planted: dict[str, int] = {}
     false_positives = 0
     start = time.perf_counter()
     for family, folder in TOKENIZERS.items():
-        tok, _, _ = load_tokenizer(REALDATA / "tokenizers" / folder)
+        tok, _, _ = load_tokenizer(realdata_dir() / "tokenizers" / folder)
         clean = clean_records(pairs, args.clean, system_ok=family == "phi3", seed=1)
         groups = planted_groups(tok, pairs, long_texts, args.per_class, family=family,
                                 templates=templates, seed=2)

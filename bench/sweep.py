@@ -47,7 +47,8 @@ ALONE = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from harness.suite import load_suite
-    from harness.train.sweep import load_suite_base, prepare_data, trial_dir
+    from harness.models.suite_base import load_suite_base
+    from harness.train.trials import prepare_data
     from harness.train.run import train_trial
     suite = load_suite(sys.argv[1])
     spec = next(s for s in suite.sweep.expand() if s.label() == sys.argv[2])

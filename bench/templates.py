@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-REALDATA = Path("/work/shared/realdata")
+from bench._planted_data import realdata_dir
+
 TOKENIZERS = {"phi3": "phi-3-mini", "mistral": "mistral-7b-instruct-v0.2"}
 ALPACA_FILES = ("gsm8k_train_alpaca_format.json", "alpaca_en_demo_999.json", "alpaca_tiny_100.json",
                 "alpaca_sample102.json")
@@ -41,8 +42,8 @@ def conversations(n: int, seed: int = 0) -> list[Any]:
 
     base: list[Record] = []
     for name in ALPACA_FILES:
-        base += load_records(REALDATA / "instruct" / name)
-    with open(REALDATA / "instruct" / "dolly_151_alpaca_prompt.jsonl", encoding="utf-8") as fh:
+        base += load_records(realdata_dir() / "instruct" / name)
+    with open(realdata_dir() / "instruct" / "dolly_151_alpaca_prompt.jsonl", encoding="utf-8") as fh:
         dolly = [json.loads(line) for line in fh if line.strip()]
     base += [Record(turns=(Turn(USER, d["prompt"]), Turn(ASSISTANT, d["answer"])), index=0,
                     source="dolly", format="messages") for d in dolly]
@@ -88,7 +89,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     from harness.data.loaders import load_records
     from harness.models import load_tokenizer
 
-    tok, _, _ = load_tokenizer(REALDATA / "tokenizers" / TOKENIZERS[args.tokenizer])
+    tok, _, _ = load_tokenizer(realdata_dir() / "tokenizers" / TOKENIZERS[args.tokenizer])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "conversations.jsonl"
         write_jsonl(conversations(args.n), path)

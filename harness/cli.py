@@ -36,31 +36,35 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)  # validate input before importing the heavy stack
     from harness.pipeline import default_out, run_suite
-    from harness.progress import console
+    from harness.progress import verdict
 
     out = _out(args, default_out(suite))
     results = run_suite(suite, out, progress=not args.quiet, executor=args.executor)
     _print_gates(results)
-    console.print(f"report: [bold]{out / 'index.html'}[/bold]  results: {out / 'results.json'}")
+    verdict(f"report: [bold]{out / 'index.html'}[/bold]  results: {out / 'results.json'}")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
 def _print_gates(results: object) -> None:
-    from harness.progress import console
+    from harness.progress import console, verdict
     from harness.results import RunResults
 
     assert isinstance(results, RunResults)
+    console.rule("[bold]gates")
     for g in results.gates:
-        mark = "[green]PASS[/green]" if g.passed else "[red]FAIL[/red]"
-        console.print(f"{mark} {g.expression}: {g.message}")
-    verdict = "[bold green]PASSED[/bold green]" if results.passed else "[bold red]FAILED[/bold red]"
-    console.print(f"gates: {verdict} (candidate: {results.candidate})")
+        text = f"{'[green]PASS[/green]' if g.passed else '[red]FAIL[/red]'} {g.expression}: {g.message}"
+        if g.passed:
+            console.print(text)
+        else:
+            verdict(text)  # a failed gate is part of the verdict: shown with --quiet too
+    passed = "[bold green]PASSED[/bold green]" if results.passed else "[bold red]FAILED[/bold red]"
+    verdict(f"gates: {passed} (candidate: {results.candidate})")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from harness.audit import AuditParams
     from harness.audit_run import audit_files
-    from harness.progress import console
+    from harness.progress import verdict
 
     # Every flag is checked before any work: the files load, the tokenizer loads, then the audit runs.
     serving = _serving_template(args)
@@ -79,7 +83,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                          data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
                          serving=serving, review=review, title=f"Audit of {args.train}",
                          progress=not args.quiet)
-    console.print(
+    verdict(
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
     )
@@ -151,7 +155,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     from harness.pipeline import default_out
-    from harness.progress import console
+    from harness.progress import verdict
     from harness.report import render_sweep
     from harness.results import RunResults
     from harness.train.sweep import run_sweep
@@ -162,15 +166,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     render_sweep(
         RunResults(suite=suite.name, sweep=sweep), out / "sweep.html", primary=suite.score.primary_metric
     )
-    for t in sweep.trials:
-        console.print(
-            f"{t.name}: trainable {t.trainable_params} ({100 * t.trainable_share:.2f}%), "
-            f"{t.wall_s:.1f}s, final loss {t.train_loss[-1].loss if t.train_loss else float('nan'):.4f}"
-        )
-    console.print(
-        f"sweep: {len(sweep.trials)} trials ({len(sweep.skipped)} reused) -> {out / 'sweep.json'}, "
-        f"{out / 'sweep.html'}"
-    )
+    verdict(f"sweep page: [bold]{out / 'sweep.html'}[/bold]")
     return EXIT_PASS
 
 
@@ -179,7 +175,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)  # validate input before importing the heavy scoring stack
     from harness.pipeline import cache_path, default_out, finish_evaluation
-    from harness.progress import console
+    from harness.progress import verdict
     from harness.results import load_audit, load_sweep
     from harness.score.engine import evaluate
 
@@ -195,7 +191,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
     results = finish_evaluation(suite, out, ev, audit=audit, sweep=sweep)
     _print_gates(results)
-    console.print(f"report: [bold]{out / 'index.html'}[/bold]")
+    verdict(f"report: [bold]{out / 'index.html'}[/bold]")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
@@ -215,17 +211,17 @@ def _primary(results: RunResults) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.progress import console
+    from harness.progress import verdict
     from harness.report import render_run, render_sweep
 
     folder = Path(args.dir)
     results, items = _load_run(folder)
     primary = _primary(results)
     render_run(results, items, folder / "index.html", primary=primary)
-    console.print(f"report: {folder / 'index.html'}")
+    verdict(f"report: {folder / 'index.html'}")
     if results.sweep is not None:
         render_sweep(results, folder / "sweep.html", primary=primary)
-        console.print(f"sweep comparison: {folder / 'sweep.html'}")
+        verdict(f"sweep comparison: {folder / 'sweep.html'}")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
@@ -235,7 +231,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     from harness.data import load_records
     from harness.pipeline import default_out
-    from harness.progress import console
+    from harness.progress import verdict
     from harness.results import load_sweep
     from harness.train.merge import merge_adapter
 
@@ -256,7 +252,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         sample=sample,
         max_new_tokens=suite.score.max_new_tokens,
     )
-    console.print(
+    verdict(
         f"merged {trial.name} -> {args.to}: {check.same_outputs}/{check.samples} outputs identical "
         f"to the unmerged adapter, max logit diff {check.max_logit_diff:.2e}"
     )
@@ -329,8 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--out", help="output folder (default: reports/<suite name>/)")
-        sp.add_argument("--quiet", action="store_true", help="no progress bars")
-        sp.add_argument("--debug", action="store_true", help="show tracebacks")
+        sp.add_argument("--quiet", action="store_true", help="print only the verdict and where the report is")
+        sp.add_argument("--debug", action="store_true", help="show tracebacks and the libraries' own output")
 
     run = sub.add_parser("run", help="audit, sweep, score, report and gate a suite")
     run.add_argument("suite")
@@ -409,8 +405,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing at run time comes from a hub
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     func: Callable[[argparse.Namespace], int] = args.func
+    from harness.progress import terminal
+
     try:
-        return func(args)
+        with terminal(quiet=bool(getattr(args, "quiet", False)), debug=debug):
+            return func(args)
     except HarnessError as exc:
         if debug:
             traceback.print_exc()

@@ -20,9 +20,10 @@ from harness.config import AuditKnobs, SuiteConfig
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
 from harness.models.loading import LoadedModel, load_tokenizer
-from harness.progress import console
+from harness.models.suite_base import load_suite_base
+from harness.progress import console, summary
 from harness.results import AuditResult, Evaluation, ItemScore, RunResults, SweepResult, write_json
-from harness.train.sweep import load_suite_base, run_sweep
+from harness.train.sweep import run_sweep
 
 RESULTS = "results.json"
 ITEMS = "items.jsonl"
@@ -105,6 +106,15 @@ def judge_suite(
     )
 
 
+def judge_line(report: JudgeReport | None) -> str:
+    if report is None:
+        return "skipped (no candidate to judge)"
+    runs = ", ".join(f"{r.name} {r.items} items ({r.requests} requests, {r.cache_hits} cached, "
+                     f"{r.without_verdict} without a verdict{f'; stopped: {r.error}' if r.error else ''})"
+                     for r in report.runs)
+    return f"{runs} -> {RESULTS}"
+
+
 def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
     """Run every stage and write results.json, items.jsonl and index.html into ``out``."""
     from harness.score.engine import evaluate
@@ -114,14 +124,11 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     if suite.audit.enabled:
         console.rule("[bold]audit")
         audit = audit_suite(suite, out, progress=progress)
-        console.print(
-            f"audit: {audit.count('error')} errors, {audit.count('warning')} warnings -> {out / 'audit.html'}"
-        )
+        errors, warnings = audit.count("error"), audit.count("warning")
+        summary("audit", f"{errors} errors, {warnings} warnings -> {out / 'audit.html'}")
     console.rule("[bold]sweep")
     loaded: LoadedModel | None = None if executor == "ray" else load_suite_base(suite)
     sweep = run_sweep(suite, out, loaded=loaded, executor=executor)
-    if loaded is not None:
-        sweep = sweep.model_copy(update={"base_loads": 1})
     console.rule("[bold]score")
     adapters = {t.name: t.adapter_path for t in sweep.trials}
     evaluation = evaluate(suite, adapters, loaded=loaded, cache_path=cache_path(out), progress=progress)
@@ -129,6 +136,7 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     if suite.judges:
         console.rule("[bold]judge")
         judges = judge_suite(suite, evaluation.items, select_candidate(suite, evaluation.models), out)
+        summary("judge", judge_line(judges))
     return finish_evaluation(suite, out, evaluation, audit=audit, sweep=sweep, judges=judges)
 
 

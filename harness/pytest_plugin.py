@@ -31,6 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-out", help="folder for results and the HTML report")
     group.addoption("--harness-suite", help="suite file for the harness_* fixtures")
     group.addoption("--harness-executor", default="local", choices=["local", "ray"])
+    group.addoption("--harness-debug", action="store_true",
+                    help="let the libraries print their own bars, logs and warnings during the run")
     parser.addini("harness_suite", "suite file for the harness_* fixtures", default="")
 
 
@@ -44,10 +46,13 @@ def _out(config: pytest.Config, suite: SuiteConfig) -> Path:
 def run_once(config: pytest.Config, suite: SuiteConfig) -> RunResults:
     """Run the suite at most once per pytest session."""
     from harness.pipeline import run_suite
+    from harness.progress import terminal
 
     key = str(Path(suite.source).resolve())
     if key not in _RUNS:
-        _RUNS[key] = run_suite(suite, _out(config, suite), executor=config.getoption("--harness-executor"))
+        executor = config.getoption("--harness-executor")
+        with terminal(debug=bool(config.getoption("--harness-debug"))):
+            _RUNS[key] = run_suite(suite, _out(config, suite), executor=executor)
     return _RUNS[key]
 
 

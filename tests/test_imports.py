@@ -23,16 +23,6 @@ Graph = dict[str, set[str]]
 # Layers that read results or data and must not depend on training.
 NO_TRAIN = ("harness.score", "harness.audit", "harness.report", "harness.gate")
 
-# Edges the struct-runtime branch removes: it moves load_suite_base out of harness/train/ (score reaches
-# into train/ only for it) and makes the executors one strategy over one trial core (train/sweep.py and
-# train/ray_executor.py import each other). Delete this allow-list once struct-runtime is merged; the
-# test below fails when an allowed edge no longer exists, as a reminder.
-PENDING_STRUCT_RUNTIME = {
-    ("harness.score.models", "harness.train.sweep"),
-    ("harness.train.sweep", "harness.train.ray_executor"),
-}
-ALLOWED = PENDING_STRUCT_RUNTIME
-
 
 def modules(root: Path, package: str) -> dict[str, tuple[Path, bool]]:
     """Dotted module name -> (file, whether it is a package's ``__init__``)."""
@@ -102,26 +92,15 @@ def forbidden_edges(graph: Mapping[str, set[str]], package: str) -> list[tuple[s
                   if any(under(a, layer) for layer in layers) and under(b, train))
 
 
-def without(graph: Mapping[str, set[str]], edges: set[tuple[str, str]]) -> Graph:
-    return {a: {b for b in targets if (a, b) not in edges} for a, targets in graph.items()}
-
-
 def test_harness_has_no_import_cycle() -> None:
-    found = cycles(without(import_graph(ROOT, "harness"), ALLOWED))
+    found = cycles(import_graph(ROOT, "harness"))
     assert not found, "import cycles: " + "; ".join(" -> ".join(c) for c in found)
 
 
 def test_nothing_downstream_of_training_imports_train() -> None:
-    found = [e for e in forbidden_edges(import_graph(ROOT, "harness"), "harness")
-             if e not in PENDING_STRUCT_RUNTIME]
+    found = forbidden_edges(import_graph(ROOT, "harness"), "harness")
     assert not found, "imports of harness.train from score/audit/report/gate: " + ", ".join(
         f"{a} -> {b}" for a, b in found)
-
-
-def test_the_allow_list_is_not_stale() -> None:
-    graph = import_graph(ROOT, "harness")
-    gone = sorted(e for e in ALLOWED if e[1] not in graph.get(e[0], set()))
-    assert not gone, f"allowed edges no longer exist, delete them from the allow-lists: {gone}"
 
 
 def plant(root: Path, files: Mapping[str, str]) -> None:

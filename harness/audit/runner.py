@@ -22,13 +22,13 @@ from harness.audit.leakage import leakage
 from harness.audit.near_duplicates import lsh_settings, near_duplicates
 from harness.audit.ngrams import GramIndex, Hits
 from harness.audit.params import AuditParams
-from harness.audit.progress import Steps
 from harness.audit.quality import empty_targets, format_outliers, length_outliers, short_targets
 from harness.audit.scan import ScanSpec
 from harness.audit.semantic import run_semantic
 from harness.audit.splits import FIELDS, SplitData, field_texts
 from harness.audit.templates_bridge import run_template_audit
 from harness.data.record import Record
+from harness.progress import Steps
 from harness.results import AuditResult, Split
 
 __all__ = ["AuditParams", "run_audit"]

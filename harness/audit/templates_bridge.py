@@ -13,8 +13,8 @@ from typing import Any
 
 from harness.audit.evidence import CheckTimer
 from harness.audit.params import AuditParams
-from harness.audit.progress import Steps
 from harness.data.record import Record
+from harness.progress import Steps
 from harness.results import CheckRun
 
 CHECK = "templates"

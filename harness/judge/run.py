@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from harness.errors import ConfigError, HarnessError, JudgeError
 from harness.judge import aggregate
@@ -36,6 +35,7 @@ from harness.judge.jobs import Planned, plan_jobs
 from harness.judge.results import ItemVerdict, JudgeReport, JudgeRun
 from harness.judge.rubrics import Rubric, load_rubric
 from harness.judge.secrets import api_key
+from harness.progress import progress_bar
 
 T = TypeVar("T")
 
@@ -121,11 +121,6 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def progress_bar(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), disable=not enabled, transient=True)
 
 
 async def _run_all(prepared: Sequence[Prepared], cache_path: Path, progress: bool) -> JudgeReport:

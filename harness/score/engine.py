@@ -29,7 +29,7 @@ from harness.config import SuiteConfig
 from harness.errors import ConfigError
 from harness.io import sha256_text
 from harness.models.loading import LoadedModel
-from harness.progress import console
+from harness.progress import summary
 from harness.results import Comparison, Evaluation, ItemScore, RepeatRun
 from harness.score.cache import ScoreCache
 from harness.score.compare import ItemValues, aggregate, compare
@@ -99,15 +99,16 @@ def run_models(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
         for name in names:
             model_key = ident.model(hashes.get(name, "none")).key
             raw[name] = run_jobs(name, model_key, jobs, pool, store)
-            if progress:
-                console.print(f"score {name}: {pool.forward[name]} forward passes"
-                              f"{' (all cached)' if pool.forward[name] == 0 else ''}")
     finally:
         pool.close()
         if store is not None:
             store.close()
-    return RawRun(plan, inputs, raw, {name: int(pool.forward[name]) for name in names}, pool.loads,
-                  evaluation_hashes(plan, ident, hashes, jobs))
+    forward = {name: int(pool.forward[name]) for name in names}
+    if progress:
+        total, each = sum(forward.values()), ", ".join(f"{name} {n}" for name, n in forward.items())
+        summary("score", f"{len(names)} models, " + (f"{total} forward passes ({each})" if total
+                                                      else "every result from the cache"))
+    return RawRun(plan, inputs, raw, forward, pool.loads, evaluation_hashes(plan, ident, hashes, jobs))
 
 
 def summarize(suite: SuiteConfig, run: RawRun) -> Evaluation:

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import logging
-import os
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -38,6 +35,7 @@ import yaml
 
 from harness.errors import DataError
 from harness.io import sha256_text
+from harness.progress import debugging, status, stderr_muted
 
 LETTERS = "ABCD"
 PROMPT_VERSION = "1"
@@ -176,26 +174,18 @@ def build_task(root: Path, subject: str) -> Any:
 
 @contextlib.contextmanager
 def _quiet(progress: bool, questions: int) -> Iterator[None]:
-    """lm-eval logs a warning per custom task and draws a raw tqdm bar per subject on stderr:
-    keep only its errors, switch its bars off (tqdm reads ``TQDM_DISABLE`` per bar), and show
-    one rich status line instead when ``progress``."""
-    from rich.console import Console
-
+    """lm-eval logs a warning per custom task and draws raw tqdm bars (per subject, per request batch)
+    with no switch to turn them off: keep only its errors, mute what it writes to stderr, and show one
+    status line instead when ``progress``. ``--debug`` shows lm-eval's own output."""
     logger = logging.getLogger("lm_eval")
-    level, before = logger.level, os.environ.get("TQDM_DISABLE")
-    logger.setLevel(logging.ERROR)
-    os.environ["TQDM_DISABLE"] = "1"
-    # the status line is bound to the real stderr before lm-eval's chatter is redirected away
-    status = Console(file=sys.stderr).status(f"MMLU: {questions} questions through lm-eval")
+    level = logger.level
+    if not debugging():
+        logger.setLevel(logging.ERROR)
     try:
-        with status if progress else contextlib.nullcontext(), contextlib.redirect_stderr(io.StringIO()):
+        with status(f"MMLU: {questions} questions through lm-eval", progress), stderr_muted():
             yield
     finally:
         logger.setLevel(level)
-        if before is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = before
 
 
 @contextlib.contextmanager

@@ -57,8 +57,7 @@ class ModelPool:
     @property
     def loaded(self) -> LoadedModel:
         if self._loaded is None:
-            # Imported here: the sweep module pulls in trl, which a fully cached run never needs.
-            from harness.train.sweep import load_suite_base
+            from harness.models.suite_base import load_suite_base
 
             self._loaded = load_suite_base(self._suite)
             self.loads += 1

@@ -73,7 +73,7 @@ def plain_loss_trainer() -> type:
 
 
 class RichSteps(TrainerCallback):
-    """Training steps as a rich progress bar on stderr (instead of transformers' stdout printer)."""
+    """Training steps on the harness's progress display (instead of transformers' stdout printer)."""
 
     def __init__(self, label: str, enabled: bool = True) -> None:
         from harness.progress import progress_bar
@@ -85,7 +85,7 @@ class RichSteps(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._bar.start()
         self._task = self._bar.add_task(
-            f"  {self._label}", total=state.max_steps, completed=state.global_step
+            f"train {self._label}", total=state.max_steps, completed=state.global_step
         )
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

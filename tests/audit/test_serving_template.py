@@ -15,10 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.audit.serving_families import FAMILIES, family_tokenizer
-from harness.audit.serving_planted import CLASSES, matching_cases, measure, planted_cases
 from harness.audit.serving_template import CHECK, escape, serving_template_audit, units_of
-from harness.audit.template_planted import clean_records, load_templates
 from harness.cli import main
 from harness.data.loaders import load_records
 from harness.data.record import ASSISTANT, USER, Record, Turn
@@ -26,6 +23,9 @@ from harness.errors import ConfigError
 from harness.models.loading import load_tokenizer
 from harness.suite import load_suite
 from harness.templates.serving import load_serving_template, serving_from_text
+from harness.testing.serving_families import FAMILIES, family_tokenizer
+from harness.testing.serving_planted import CLASSES, matching_cases, measure, planted_cases
+from harness.testing.template_planted import clean_records, load_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -72,7 +72,7 @@ def test_findings_one_per_family_with_escaped_example() -> None:
     tok = tokenizer_for("phi3")
     pieces = FAMILIES["phi3"].pieces
     broken = pieces.__class__(**{**pieces.__dict__, "generation": "", "bos": "<s>"})
-    from harness.audit.serving_families import modelfile
+    from harness.testing.serving_families import modelfile
 
     serving = serving_from_text(modelfile(broken), "modelfile", "planted.Modelfile")
     records = load_records(CONVERSATIONS)[:30]

@@ -10,7 +10,7 @@ import pytest
 from test_templates_support import MISTRAL, PHI3, TEMPLATES, load, long_answers, pairs
 
 from harness.audit.template_findings import CHECKS
-from harness.audit.template_planted import clean_records, load_templates, measure, planted_groups
+from harness.testing.template_planted import clean_records, load_templates, measure, planted_groups
 
 
 @pytest.mark.parametrize(("family", "path"), [("phi3", PHI3), ("mistral", MISTRAL)])

@@ -19,9 +19,9 @@ from test_templates_support import (
     template_config,
 )
 
-from harness.audit.template_planted import clean_records, load_templates, measure, planted_groups
 from harness.audit.template_probe import probe_template
 from harness.audit.templates import audit_templates
+from harness.testing.template_planted import clean_records, load_templates, measure, planted_groups
 
 GEMMA_TOKENS = ("<start_of_turn>", "<end_of_turn>")  # the gemma-3 extract lacks its added tokens
 CASES = {

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from harness.data import load_records
 from harness.data.record import Record
 from harness.errors import HarnessError
-from harness.fuzzing import GENERATORS
 from harness.suite import load_suite
+from harness.testing.fuzzing import GENERATORS
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

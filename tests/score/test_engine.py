@@ -94,7 +94,7 @@ def test_items_carry_scores_and_format_reasons(cold: Evaluation) -> None:
 def test_a_warm_rerun_runs_no_forward_pass_and_loads_nothing(cold: Evaluation, work: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(n > 0 for n in cold.forward_passes.values())
-    monkeypatch.setattr("harness.train.sweep.load_base", _no_load)
+    monkeypatch.setattr("harness.models.suite_base.load_base", _no_load)
     suite = load_suite(work / "suite.yaml")
     warm = evaluate(suite, {n: work / n for n in ADAPTERS}, cache_path=work / "cache.sqlite", progress=False)
     assert warm.forward_passes == {"base": 0, "partial": 0, "good": 0}
@@ -110,7 +110,7 @@ def test_one_changed_byte_in_an_adapter_recomputes_only_that_adapter(
     data = bytearray(weights.read_bytes())
     data[-3] ^= 0x01  # one bit of one float in the tensor data: still a loadable adapter
     weights.write_bytes(bytes(data))
-    monkeypatch.setattr("harness.train.sweep.load_base", _no_load)  # and `loaded` is reused, not reloaded
+    monkeypatch.setattr("harness.models.suite_base.load_base", _no_load)  # `loaded` is reused, not reloaded
     suite = load_suite(work / "suite.yaml")
     with ScoreCache(work / "cache.sqlite") as cache:
         before = cache.count()

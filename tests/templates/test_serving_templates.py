@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from harness.audit.serving_families import FAMILIES, family_tokenizer
-from harness.audit.template_planted import load_templates
 from harness.data.loaders import load_records
 from harness.errors import DataError
 from harness.models.loading import load_tokenizer
 from harness.templates.serving import adds_bos, load_serving_template
+from harness.testing.serving_families import FAMILIES, family_tokenizer
+from harness.testing.template_planted import load_templates
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SERVING = FIXTURES / "serving"

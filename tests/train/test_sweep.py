@@ -110,25 +110,6 @@ def test_overfitting_flag() -> None:
     assert not is_overfitting(train, falling)
 
 
-def test_ray_executor_matches_local(
-    finished_sweep: tuple[Path, SweepResult], tiny_suite_path: Path, tmp_path: Path
-) -> None:
-    pytest.importorskip("ray")
-    import ray
-
-    _, local = finished_sweep
-    try:
-        remote = run_sweep(load_suite(tiny_suite_path), tmp_path / "ray", executor="ray")
-    finally:
-        ray.shutdown()
-    assert remote.executor == "ray" and remote.base_loads == 1
-    assert [t.name for t in remote.trials] == [t.name for t in local.trials]
-    for r, loc in zip(remote.trials, local.trials, strict=True):
-        assert r.config_hash == loc.config_hash and r.trainable_params == loc.trainable_params
-        for got, want in zip(r.train_loss, loc.train_loss, strict=True):
-            assert got.loss == pytest.approx(want.loss, rel=1e-4, abs=1e-5)
-
-
 def test_half_written_checkpoint_is_not_resumed(tmp_path: Path) -> None:
     from harness.train.run import CHECKPOINT_FILES, resumable_checkpoint
 

@@ -1,6 +1,6 @@
 """Planted serving mismatches: serving templates with one known defect each, and the recall measurement.
 
-For a :class:`~harness.audit.serving_families.Family`, :func:`planted_cases` builds
+For a :class:`~harness.testing.serving_families.Family`, :func:`planted_cases` builds
 serving templates (Ollama Modelfiles from one changed piece, and real Jinja
 templates) each expected to show one family of difference; :func:`matching_cases`
 the templates that must show none (the hand-written Modelfiles in
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.audit.serving_families import FAMILIES, Family, Pieces, modelfile
 from harness.audit.serving_template import compare_units, serving_template_audit
 from harness.data.record import Record
 from harness.templates.serving import ServingTemplate, load_serving_template, serving_from_text
+from harness.testing.serving_families import FAMILIES, Family, Pieces, modelfile
 
 CLASSES = ("wrong_family", "missing_generation_prompt", "system_prompt_dropped", "bos_doubled",
            "missing_end_of_turn", "whitespace")

@@ -96,7 +96,7 @@ def modelfile(pieces: Pieces, *, name: str = "planted") -> str:
         "{{- end }}\n"
         "{{- end }}"
     )
-    lines = [f"# {name}: assembled by harness.audit.serving_families", f"FROM {name}",
+    lines = [f"# {name}: assembled by harness.testing.serving_families", f"FROM {name}",
              f'TEMPLATE """{template}"""']
     if pieces.default_system:
         lines.append(f'SYSTEM """{pieces.default_system}"""')

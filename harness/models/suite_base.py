@@ -1,0 +1,23 @@
+"""A suite's base model: its ``base:`` section (path, 4-bit, chat template, stop tokens) loaded once."""
+
+from __future__ import annotations
+
+from harness.config import SuiteConfig
+from harness.models.loading import LoadedModel, load_base
+
+
+def suite_chat_template(suite: SuiteConfig) -> str | None:
+    """``base.chat_template`` as the loaders take it: a .jinja path resolved against the suite file,
+    or ``"plain"``, or None for the tokenizer's own."""
+    tmpl = suite.base.chat_template
+    return str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
+
+
+def load_suite_base(suite: SuiteConfig) -> LoadedModel:
+    """The suite's base, loaded as its ``base:`` section says."""
+    return load_base(
+        suite.resolve(suite.base.path),
+        load_in_4bit=suite.base.load_in_4bit,
+        chat_template=suite_chat_template(suite),
+        stop_token_ids=suite.base.stop_token_ids,
+    )
