@@ -227,5 +227,10 @@ def validate(refs: Iterable[str], overrides: Mapping[str, Mapping[str, Any]]) ->
     for name, values in overrides.items():
         if name not in by_name:
             raise ValueError(f"{name}: no such audit check among those that run{_hint(name, by_name)}")
-        by_name[name].effective(values)
+        if not isinstance(values, Mapping):
+            raise ValueError(f"{name}: expected a mapping of parameter values, got {type(values).__name__}")
+        try:
+            by_name[name].effective(values)
+        except ValueError as exc:
+            raise ValueError(f"{name}.{exc}") from None
     return checks

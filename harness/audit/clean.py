@@ -78,6 +78,17 @@ class CleanReport(_Frozen):
     left: dict[str, int] = Field(default_factory=dict)  # findings of dropped checks the last audit still had
     seconds: float = 0.0
 
+    def summary(self, folder: str | Path) -> str:
+        """One line for the terminal: kept rows, removals by check, the verification."""
+        train = self.splits["train"]
+        ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
+        why = ", ".join(f"{c} {n}" for c, n in ranked) or "nothing"
+        state = {True: "verified: no finding of a dropped check is left",
+                 False: f"NOT verified: the last audit still found {self.left}",
+                 None: "not re-audited"}[self.verified]
+        return (f"clean: kept {train.rows_out} of {train.rows_in} train rows ({train.removed} removed: "
+                f"{why}) -> {folder} ({state}; {self.audits} audit(s))")
+
 
 def _kept(records: Sequence[Record], gone: set[int]) -> list[Record]:
     return [r for r in records if r.index not in gone]
@@ -185,6 +196,18 @@ def _line(spans: RowSpans | None, records: Mapping[int, Record], index: int) -> 
     return int(rec.line) if rec is not None and rec.line is not None else index + 1
 
 
+def destination(out: str | Path, train: str | Path, eval: str | Path | None, policy: CleanPolicy,
+                force: bool) -> dict[Split, Path]:
+    """The files a clean into ``out`` writes, per split; refuses a folder that holds files (ConfigError)."""
+    folder = Path(out)
+    paths: dict[Split, Path] = {"train": Path(train), **({"eval": Path(eval)} if eval is not None else {})}
+    written = {s: folder / f"{s}{p.suffix.lower()}" for s, p in paths.items()
+               if s == "train" or policy.cleans_eval}
+    prepare_folder(folder, force, paths.values(), [*written.values(), folder / "removed.jsonl",
+                                                   folder / "clean.json"])
+    return written
+
+
 def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str | Path, fmt: str = "auto",
                   benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None = None,
                   params: AuditParams | None = None, policy: CleanPolicy | None = None,
@@ -199,10 +222,7 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     start = time.perf_counter()
     policy, params, folder = policy or CleanPolicy(), params or AuditParams(), Path(out)
     paths: dict[Split, Path] = {"train": Path(train), **({"eval": Path(eval)} if eval is not None else {})}
-    written = {s: folder / f"{s}{p.suffix.lower()}" for s, p in paths.items()
-               if s == "train" or policy.cleans_eval}
-    prepare_folder(folder, force, paths.values(), [*written.values(), folder / "removed.jsonl",
-                                                   folder / "clean.json"])
+    written = destination(folder, train, eval, policy, force)
     rows: dict[Split, Sequence[Record]] = {"train": train_records or load_records(paths["train"], fmt)}
     if "eval" in paths:
         rows["eval"] = eval_records or load_records(paths["eval"], fmt)

@@ -4,12 +4,15 @@ Every file is written to a hidden temporary file beside it (``.<name>.<random>.t
 flushed to disk and renamed into place, so a killed clean leaves each output
 either absent, or as it was, or whole; ``clean.json`` is renamed last. A later
 clean removes temporaries a killed one left. The folder must be empty unless
-``force`` is given (then only the clean's own files are replaced).
+``force`` is given (then only the clean's own files are replaced) or it holds
+nothing but an earlier clean's own files (``clean.json`` names them), which a
+rerun replaces.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -40,10 +43,23 @@ def prepare_folder(out: Path, force: bool, inputs: Iterable[Path] = (), outputs:
         if stale.is_file() and _TEMP.match(stale.name):
             stale.unlink(missing_ok=True)  # what a killed clean left behind: never a finished file
     held = sorted(p.name for p in out.iterdir())
-    if held and not force:
+    if held and not force and not _previous_clean(out, held):
         shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
         raise ConfigError(f"the clean output folder holds {len(held)} file(s) ({shown})", path=out,
                           hint="pass --force to write into it anyway")
+
+
+def _previous_clean(out: Path, held: list[str]) -> bool:
+    """The folder holds a finished clean's own files and nothing else: a rerun may replace them."""
+    if "clean.json" not in held:
+        return False
+    try:
+        manifest = json.loads((out / "clean.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    ours = {"clean.json", manifest.get("removed_file", "removed.jsonl")}
+    ours |= {s.get("output") for s in manifest.get("splits", {}).values() if isinstance(s, dict)}
+    return isinstance(manifest.get("version"), int) and set(held) <= ours
 
 
 class AtomicFile:
