@@ -60,7 +60,7 @@ def line_stats(text: str) -> dict[str, float]:
     return out
 
 
-class _Words:
+class Words:
     """Word hashes, lengths and owning text of a chunk of texts."""
 
     def __init__(self, texts: Sequence[str]) -> None:
@@ -73,17 +73,17 @@ class _Words:
         self.doc = np.searchsorted(np.flatnonzero(data == 0), starts).astype(np.int64)
         self.docs = len(texts)
 
-    def subset(self, keep_docs: np.ndarray) -> _Words:
+    def subset(self, keep_docs: np.ndarray) -> Words:
         """The words of the texts ``keep_docs`` (a bool mask), texts renumbered in order."""
         keep = keep_docs[self.doc]
-        out = object.__new__(_Words)
+        out = object.__new__(Words)
         out.hash, out.length = self.hash[keep], self.length[keep]
         out.doc = (np.cumsum(keep_docs) - 1)[self.doc[keep]]
         out.docs = int(keep_docs.sum())
         return out
 
 
-def _rolling(words: _Words, n: int) -> np.ndarray:
+def _rolling(words: Words, n: int) -> np.ndarray:
     """Hash of the n words starting at each position (rolling polynomial, wraps mod 2^64)."""
     h = words.hash.copy()
     for k in range(1, n):
@@ -92,18 +92,18 @@ def _rolling(words: _Words, n: int) -> np.ndarray:
     return h
 
 
-def _inside(words: _Words, n: int) -> np.ndarray:
+def _inside(words: Words, n: int) -> np.ndarray:
     """Start positions of the n-grams that lie inside one text."""
     count = max(len(words.hash) - n + 1, 0)
     return np.flatnonzero(words.doc[:count] == words.doc[n - 1:n - 1 + count])
 
 
-def _gram_chars(words: _Words, first: np.ndarray, n: int) -> np.ndarray:
+def _gram_chars(words: Words, first: np.ndarray, n: int) -> np.ndarray:
     cum = np.concatenate(([0], np.cumsum(words.length)))
     return cum[first + n] - cum[first] + (n - 1)
 
 
-def _top(words: _Words, n: int, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _top(words: Words, n: int, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per text: (count x characters of its most frequent n-gram over its length, that count)."""
     first = _inside(words, n)
     h = _rolling(words, n)[first]
@@ -124,7 +124,7 @@ def _top(words: _Words, n: int, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     return frac, top
 
 
-def _longest(words: _Words, n: int) -> np.ndarray:
+def _longest(words: Words, n: int) -> np.ndarray:
     """Per text: the characters of its longest n-gram (0 when it has none)."""
     first = _inside(words, n)
     out = np.zeros(words.docs, dtype=np.int64)
@@ -135,7 +135,7 @@ def _longest(words: _Words, n: int) -> np.ndarray:
     return out
 
 
-def _repeats(words: _Words, n: int) -> np.ndarray:
+def _repeats(words: Words, n: int) -> np.ndarray:
     """Per text: whether some n-gram occurs twice in it (one sort, no argsort)."""
     first = _inside(words, n)
     key = (words.doc[first].astype(np.uint64) << np.uint64(48)) | (_rolling(words, n)[first] >> np.uint64(16))
@@ -145,7 +145,7 @@ def _repeats(words: _Words, n: int) -> np.ndarray:
     return out
 
 
-def _dup_chars(words: _Words, n: int) -> np.ndarray:
+def _dup_chars(words: Words, n: int) -> np.ndarray:
     """Per text: characters of the words covered by n-gram occurrences that repeat an earlier one."""
     first = _inside(words, n)
     key = (words.doc[first].astype(np.uint64) << np.uint64(48)) | (_rolling(words, n)[first] >> np.uint64(16))
@@ -158,8 +158,20 @@ def _dup_chars(words: _Words, n: int) -> np.ndarray:
     return np.bincount(words.doc[covered], weights=words.length[covered], minlength=words.docs)
 
 
+def text_lengths(texts: Sequence[str]) -> np.ndarray:
+    """UTF-8 lengths: word lengths are UTF-8 bytes of the normalized words, so texts are measured alike."""
+    return np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts), dtype=np.int64,
+                       count=len(texts))
+
+
 def ngram_stats(texts: Sequence[str], limits: dict[str, float] | None = None) -> dict[str, np.ndarray]:
-    """The nine top/duplicate n-gram statistics of every text (arrays aligned with ``texts``).
+    """The nine top/duplicate n-gram statistics of every text (see :func:`word_stats`)."""
+    return word_stats(Words(texts), text_lengths(texts), limits)
+
+
+def word_stats(words: Words, lengths: np.ndarray,
+               limits: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """The nine top/duplicate n-gram statistics of every text of ``words`` (arrays, one value per text).
 
     With ``limits`` (statistic -> threshold), a statistic that cannot exceed its
     limit is not computed exactly and reads NaN: top 3- and 4-gram fractions
@@ -167,22 +179,18 @@ def ngram_stats(texts: Sequence[str], limits: dict[str, float] | None = None) ->
     duplicate n-gram fraction needs a repeated 5-gram and is at most the
     5-gram one.
     """
-    # Word lengths are UTF-8 bytes of the normalized words: measure the texts in UTF-8 bytes too.
-    lengths = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts),
-                          dtype=np.int64, count=len(texts))
-    words = _Words(texts)
     out: dict[str, np.ndarray] = {}
     out["top_2gram_char_frac"], top2 = _top(words, 2, lengths)
     for n in TOP_NGRAMS[1:]:
         name = f"top_{n}gram_char_frac"
-        values = np.full(len(texts), np.nan)
-        maybe = np.ones(len(texts), dtype=bool) if limits is None else \
+        values = np.full(words.docs, np.nan)
+        maybe = np.ones(words.docs, dtype=bool) if limits is None else \
             top2 * _longest(words, n) / np.maximum(lengths, 1) > limits.get(name, 0.0)
         if maybe.any():
             values[maybe] = _top(words.subset(maybe), n, lengths[maybe])[0]
         out[name] = values
     for n in DUP_NGRAMS:
-        out[f"dup_{n}gram_char_frac"] = np.full(len(texts), 0.0 if limits is None else np.nan)
+        out[f"dup_{n}gram_char_frac"] = np.full(words.docs, 0.0 if limits is None else np.nan)
     maybe = _repeats(words, DUP_NGRAMS[0])
     if maybe.any():
         sub, where = words.subset(maybe), np.flatnonzero(maybe)

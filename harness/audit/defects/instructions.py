@@ -64,6 +64,27 @@ _COUNT = re.compile(
 _FIRST_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
+# One word that only opens a sentence: a target that is just this was cut after its first word.
+_OPENERS = frozenset((
+    "the", "a", "an", "and", "or", "but", "so", "if", "when", "while", "since", "because", "although",
+    "first", "firstly", "then", "next", "finally", "initially", "altogether", "together", "overall", "thus",
+    "therefore", "however", "also", "to", "in", "on", "at", "for", "with", "from", "by", "of", "as", "into",
+    "after", "before", "during", "there", "here", "this", "these", "those", "that", "let", "let's", "we",
+    "it", "i", "he", "she", "they", "you", "each", "every", "twice", "half", "once", "sure", "okay", "ok",
+    "yes,", "well", "now", "one", "some", "many", "most", "all", "both", "according", "based", "given",
+    "using"))
+_ABOUT_WORDS = re.compile(r"\b(?:words?|articles?|pronouns?|conjunctions?|prepositions?|determiners?|"
+                          r"blank|fill in|missing|complete the|part of speech|grammar)\b", re.I)
+
+
+def opener_stub(target: str, instruction: str) -> bool:
+    """``target`` is one word that only opens a sentence ("The", "First", "Levi's"), not asked for."""
+    word = target.strip().rstrip(",:;").lower()
+    if not word or " " in word or _ABOUT_WORDS.search(instruction):
+        return False
+    return word in _OPENERS or (word.endswith(("'s", "’s")) and len(word) > 3)
+
+
 @dataclass(frozen=True)
 class Expectation:
     """What the instruction asks for, and the fewest words an answer to it can have."""

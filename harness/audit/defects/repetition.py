@@ -25,6 +25,12 @@ words). A generator caught in a loop repeats whole sentences and lines and
 lands far beyond either. The line rules apply from ``min_lines`` lines, and
 lines inside code fences are left out (a code block's ``}`` repeats by
 design). Every limit can be set through the check's ``limits`` param.
+
+Beyond Gopher, ``tail_loop_repeats`` (:mod:`harness.audit.defects.loops`): a
+text that ends in the same 1 to ``loop_max_period`` words repeated at least
+``loop_repeats`` times, over at least ``loop_words`` words ("... located in
+located in located in"), the loop a generator falls into before its token
+limit, which in a long answer is too small a share for Gopher's limits.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from typing import Any
 import numpy as np
 
 from harness.audit.checks import audit_check
-from harness.audit.defects.gopher import line_stats, ngram_stats
+from harness.audit.defects.gopher import Words, line_stats, text_lengths, word_stats
+from harness.audit.defects.loops import tail_loops
 from harness.audit.rows import CHUNK_ROWS, Hit, Rows
 
 GOPHER_LIMITS = {
@@ -75,15 +82,26 @@ def _line_hits(texts: list[str], params: Mapping[str, Any]) -> dict[int, dict[st
     return out
 
 
-def _ngram_hits(texts: list[str], eligible: np.ndarray,
+def _ngram_hits(texts: list[str], counts: np.ndarray, params: Mapping[str, Any],
                 limits: Mapping[str, float]) -> dict[int, dict[str, float]]:
+    """Gopher's n-gram statistics (texts of ``min_words`` words) and tail loops (``loop_words``)."""
     out: dict[int, dict[str, float]] = {}
+    eligible = np.flatnonzero(counts >= min(params["min_words"], params["loop_words"]))
     for lo in range(0, len(eligible), CHUNK_ROWS):
         part = eligible[lo:lo + CHUNK_ROWS]
-        stats = ngram_stats([texts[p] for p in part], dict(limits))
+        words = Words([texts[p] for p in part])
+        repeats, covered = tail_loops(words, params["loop_max_period"])
+        loop = (repeats >= params["loop_repeats"]) & (covered >= params["loop_words"])
+        for i in np.flatnonzero(loop).tolist():
+            out.setdefault(int(part[i]), {})["tail_loop_repeats"] = round(float(repeats[i]), 2)
+        long = counts[part] >= params["min_words"]
+        if not long.any():
+            continue
+        stats = word_stats(words.subset(long), text_lengths([texts[p] for p in part[long]]), dict(limits))
+        where = part[long]
         for name, values in stats.items():
             for i in np.flatnonzero(values > limits[name]).tolist():  # NaN (not computed) compares False
-                out.setdefault(int(part[i]), {})[name] = round(float(values[i]), 4)
+                out.setdefault(int(where[i]), {})[name] = round(float(values[i]), 4)
     return out
 
 
@@ -91,23 +109,24 @@ def _scan(rows: Rows, field: str, params: Mapping[str, Any]) -> list[Hit]:
     texts = list(rows.text(field))
     limits = params["limits"]
     found = _line_hits(texts, params)
-    eligible = np.flatnonzero(rows.words(field) >= params["min_words"])
-    for pos, over in _ngram_hits(texts, eligible, {k: v for k, v in limits.items() if "gram" in k}).items():
+    grams = {k: v for k, v in limits.items() if "gram" in k}
+    for pos, over in _ngram_hits(texts, rows.words(field), params, grams).items():
         found.setdefault(pos, {}).update(over)
     hits = []
     for pos in sorted(found):
         over = found[pos]
-        worst = max(over, key=lambda k: over[k] / limits[k])
-        hits.append(Hit(pos, f"the {field} repeats itself: {worst} {over[worst]:.2f} > {limits[worst]:.2f}"
+        limit_of = {**limits, "tail_loop_repeats": float(params["loop_repeats"])}
+        worst = max(over, key=lambda k: over[k] / limit_of[k])
+        hits.append(Hit(pos, f"the {field} repeats itself: {worst} {over[worst]:.2f} > {limit_of[worst]:.2f}"
                              f"{f' (and {len(over) - 1} more)' if len(over) > 1 else ''}",
-                        field=field, details={"over": over, "limits": {k: limits[k] for k in over}}))
+                        field=field, details={"over": over, "limits": {k: limit_of[k] for k in over}}))
     return hits
 
 
 @audit_check("repetition", severity="warning", fields=("response", "prompt"),
              flagged_as="repeat themselves (Gopher's rules)",
              params={"fields": ["response", "prompt"], "min_words": 50, "min_lines": 3, "min_line_words": 2,
-                     "limits": LIMITS})
+                     "limits": LIMITS, "loop_repeats": 4, "loop_words": 12, "loop_max_period": 24})
 def repetition(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     """Degenerate repetition: duplicate lines, paragraphs and n-grams beyond Gopher's limits."""
     unknown = set(params["limits"]) - set(LIMITS)

@@ -7,7 +7,9 @@
   :mod:`harness.audit.defects.instructions`. A one-word answer to "Classify
   the sentiment" or "Convert 94F to Celsius" is what was asked for. In a set
   whose median target has at most ``applies_above_median_words`` words (a
-  label set) short targets are the norm and the rule does not apply.
+  label set) short targets are the norm and the rule does not apply. A
+  one-word target that only opens a sentence ("The", "First", "Levi's") is
+  flagged whatever was asked, unless the instruction is about words.
 * ``length_outlier`` (warning): robust z-score of log(1 + words) from the
   median and MAD, beyond ``z_limit``. Target lengths are right-skewed, so the
   log keeps ordinary long answers from being flagged.
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from harness.audit.checks import audit_check
-from harness.audit.defects.instructions import expects_long_answer, instruction_of
+from harness.audit.defects.instructions import expects_long_answer, instruction_of, opener_stub
 from harness.audit.normalize import exact_form
 from harness.audit.rows import CheckOutput, Hit, Rows
 
@@ -54,7 +56,12 @@ def short_target(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
     for p in candidates.tolist():
         if "\n" in rows.responses[p].strip():
             continue  # a few words on several lines are items or verse, not a stub
-        why = expects_long_answer(instruction_of(rows.records[p]), long_words=params["max_words"] + 1)
+        instruction = instruction_of(rows.records[p])
+        if opener_stub(rows.responses[p], instruction):
+            hits.append(Hit(p, f"the target {rows.responses[p].strip()!r} only starts a sentence: cut off",
+                            details={"words": int(words[p]), "asks_for": "a sentence that goes on"}))
+            continue
+        why = expects_long_answer(instruction, long_words=params["max_words"] + 1)
         if why and words[p] < why.min_words:
             hits.append(Hit(p, f"{int(words[p])}-word target where the instruction asks for {why.what}",
                             details={"words": int(words[p]), "asks_for": why.what}))

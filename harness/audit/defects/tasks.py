@@ -42,6 +42,8 @@ _NON_TEXT = re.compile(
     r"hum|whistle)\b|(?:create|generate|make|design|produce|build|take|record|shoot|compose|craft|"
     r"construct|develop|output|provide|give me|show me|upload|send|print)\s+" + _FILLER + _MEDIA + r"\b)",
     re.I)
+_ABOUT_URLS = re.compile(r"\b(?:urls?|links?|hyperlinks?|domains?|web ?address(?:es)?|websites? address)\b",
+                         re.I)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _LABEL = re.compile(r"^(?:[\w ]{0,20}:)?\s*$")
 _URL_TAIL = re.compile(r"[\w\-/.%?=&#~+]*[-/][\w\-/.%?=&#~+]*")
@@ -93,6 +95,8 @@ def dangling_input(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
         users = [t.content for t in record.prompt_turns if t.role == "user"]
         text = input_of(users[-1] if users else prompt)
         kind = dangling(text) if text else None
+        if kind == "url" and _ABOUT_URLS.search(instruction_of(record)):
+            continue  # "output the domain of this URL": the URL is the data
         if text and kind:
             what = "a URL the model cannot open" if kind == "url" else "an attachment that is not there"
             out.append(Hit(pos, f"the input {text[:80]!r} is only {what}", field="prompt",
