@@ -51,9 +51,14 @@ def clean_policy(args: argparse.Namespace) -> CleanPolicy:
         raise ConfigError(f"--drop/--also-drop: {detail}") from None
 
 
-def check_params(specs: list[str]) -> dict[str, dict[str, object]]:
-    """``--check-param repetition.min_words=80`` -> {"repetition": {"min_words": 80}} (values are YAML)."""
+def check_params(specs: list[str], checks: list[str]) -> dict[str, dict[str, object]]:
+    """``--check-param repetition.min_words=80`` -> {"repetition": {"min_words": 80}} (values are YAML).
+
+    The ``--check`` names and the parameters are validated here, before any work.
+    """
     import yaml
+
+    from harness.audit.checks import validate
 
     out: dict[str, dict[str, object]] = {}
     for spec in specs:
@@ -63,6 +68,7 @@ def check_params(specs: list[str]) -> dict[str, dict[str, object]]:
             raise ConfigError(f"--check-param {spec!r}: expected CHECK.PARAM=VALUE "
                               "(e.g. repetition.min_words=80)")
         out.setdefault(check, {})[name] = yaml.safe_load(value)
+    validate(checks, out)
     return out
 
 

@@ -108,22 +108,6 @@ class AuditConfig(AuditKnobs):
     check_params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # check name -> its params
     clean: CleanConfig | None = None
 
-    @model_validator(mode="after")
-    def _checks_known(self) -> AuditConfig:
-        from harness.audit.checks import resolve, validate
-
-        for i, ref in enumerate(self.checks):
-            try:
-                resolve(ref)
-            except ValueError as exc:
-                raise ValueError(f".checks[{i}]: {exc}") from None
-        for name, values in self.check_params.items():
-            try:
-                validate(self.checks, {name: values})
-            except ValueError as exc:
-                raise ValueError(f".check_params.{exc}") from None
-        return self
-
 
 TRIAL_KEYS = (
     "r",
@@ -401,12 +385,28 @@ class SuiteConfig(_Strict):
                 metric_registry().select(m, folder=self.folder)
             except MetricError as exc:
                 raise ValueError(f"score.metrics[{i}]: {exc}") from None
+        self._audit_checks_known()
         if "mmlu" in self.score.metrics and self.score.mmlu is None:
             raise ValueError("score.mmlu: the metric 'mmlu' needs score.mmlu.path")
         names = [j.name for j in self.judges]
         if self.audit.review and self.audit.review.judge not in names:
             raise ValueError(f"audit.review.judge: {self.audit.review.judge!r} is not in judges ({names})")
         return self
+
+    def _audit_checks_known(self) -> None:
+        """``audit.checks`` resolve (``module:function`` also from the suite's folder); params fit."""
+        from harness.audit.checks import AuditCheckError, resolve, validate
+
+        for i, ref in enumerate(self.audit.checks):
+            try:
+                resolve(ref, self.folder)
+            except AuditCheckError as exc:
+                raise ValueError(f"audit.checks[{i}]: {exc.message}") from None
+        for name, values in self.audit.check_params.items():
+            try:
+                validate(self.audit.checks, {name: values}, self.folder)
+            except AuditCheckError as exc:
+                raise ValueError(f"audit.check_params.{exc.message}") from None
 
     @property
     def folder(self) -> Path:
