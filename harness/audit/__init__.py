@@ -63,6 +63,12 @@ its summary under ``summary["serving_template"]``.
 """
 
 from harness.audit.benchmarks import BenchmarkDoc, load_benchmark
+from harness.audit.checks import AuditCheck, AuditCheckError, audit_check, register
+from harness.audit.clean import CleanReport, RemovedRow, clean_dataset
+from harness.audit.clean_policy import CleanPolicy
+from harness.audit.rows import CheckOutput, Hit, Rows
 from harness.audit.runner import AuditParams, run_audit
 
-__all__ = ["AuditParams", "BenchmarkDoc", "load_benchmark", "run_audit"]
+__all__ = ["AuditCheck", "AuditCheckError", "AuditParams", "BenchmarkDoc", "CheckOutput", "CleanPolicy",
+           "CleanReport", "Hit", "RemovedRow", "Rows", "audit_check", "clean_dataset", "load_benchmark",
+           "register", "run_audit"]
