@@ -20,7 +20,7 @@ dup_6 .. dup_10gram        0.14 .. 0.10    0.28 .. 0.20
 Gopher filtered web documents. Instruction data is short and step-by-step
 answers repeat their phrases by design ("Then find the total cost of ..."):
 on 8,779 real instruction pairs (``bench/_planted_data.real_pool``) Gopher's
-own n-gram limits flag 10.7% of clean rows, twice those limits 0.4% (from 50
+own limits flag 9.8% of the rows (prompt or response), these 0.4% (from 50
 words). A generator caught in a loop repeats whole sentences and lines and
 lands far beyond either. The line rules apply from ``min_lines`` lines, and
 lines inside code fences are left out (a code block's ``}`` repeats by
