@@ -102,7 +102,7 @@ def control_characters(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
 def literal_escapes(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     r"""Escape sequences written out in prose ("\n", "\t", "\u00e9" as characters)."""
     return _scan(rows, params["fields"], _ESCAPE, "literal escape sequence(s)",
-                 lambda texts: containing(texts, ("\\n", "\\t", "\\r", "\\u")), skip=_CODE)
+                 lambda texts: containing(texts, ("\\",)), skip=_CODE)
 
 
 @audit_check("mojibake", severity="warning", fields=("prompt", "response"),

@@ -133,7 +133,7 @@ def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) 
 
 
 class _Vocabulary:
-    """Lower-case words of the first ``rows`` responses and prompts, with counts (built on first use)."""
+    """Lower-case words of the first ``rows`` responses, with counts (built on first use)."""
 
     def __init__(self, source: Rows, rows: int) -> None:
         self.source, self.rows = source, rows
@@ -142,9 +142,8 @@ class _Vocabulary:
 
     def _build(self) -> Counter[str]:
         seen: Counter[str] = Counter()
-        for field in ("response", "prompt"):
-            for text in self.source.text(field)[: self.rows]:
-                seen.update(_LETTERS.findall(text.lower()))
+        for text in self.source.responses[: self.rows]:
+            seen.update(_LETTERS.findall(text.lower()))
         self.words = sorted(seen)
         return seen
 

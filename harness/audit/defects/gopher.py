@@ -11,8 +11,9 @@ Per text, with ``L`` its length in characters:
   an n-gram occurrence that repeats an earlier occurrence, over ``L``
   (overlapping occurrences count a word once).
 
-Words are the audit's word tokens (NFKC, casefold, ``\\w+``); lengths are
-counted in UTF-8 bytes (characters, for ASCII text). The n-gram
+Words are ``\\w+`` runs, lower-cased (the audit's word tokens for ASCII text;
+other text is split on ASCII punctuation and spaces, its letters kept as
+UTF-8 bytes); lengths are counted in UTF-8 bytes (characters, for ASCII text). The n-gram
 statistics are computed with numpy on a chunk of texts at once: word hashes
 (:func:`harness.audit.hashing.word_hashes`), a rolling polynomial hash per
 n-gram, one sort per n for the top n-grams and one stable sort for repeated
@@ -28,7 +29,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.audit.hashing import word_hashes
-from harness.audit.normalize import word_stream
 
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
@@ -60,13 +60,28 @@ def line_stats(text: str) -> dict[str, float]:
     return out
 
 
+# Lower-cased bytes: ASCII non-word bytes become spaces, NUL separates texts, bytes >= 0x80 stay word bytes.
+_WORD_BYTES = b"\x00" + bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(1, 128)) + \
+    bytes(range(128, 256))
+
+
+def _byte_words(texts: Sequence[str]) -> bytes:
+    """Word streams of ``texts`` with one C-level pass (the audit's ``\\w+`` tokens for ASCII text;
+    non-ASCII letters are kept as their UTF-8 bytes, not NFKC-folded: enough to tell repeats)."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != max(len(texts) - 1, 0):
+        joined = "\x00".join(t.replace("\x00", " ") for t in texts)
+    return joined.encode("utf-8", "surrogatepass").lower().translate(_WORD_BYTES)
+
+
 class Words:
     """Word hashes, lengths and owning text of a chunk of texts."""
 
     def __init__(self, texts: Sequence[str]) -> None:
-        data = np.frombuffer(word_stream(texts), dtype=np.uint8)
-        is_word = ((data != 0x20) & (data != 0)).astype(np.int8)
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], is_word, [0])).astype(np.int8)))
+        data = np.frombuffer(_byte_words(texts), dtype=np.uint8)
+        padded = np.zeros(len(data) + 2, dtype=np.int8)  # word bytes as 1 between two 0 sentinels
+        np.logical_and(data != 0x20, data != 0, out=padded[1:-1].view(bool))
+        edges = np.flatnonzero(np.diff(padded))
         starts, ends = edges[0::2], edges[1::2]
         self.hash = word_hashes(data, starts, ends) if len(starts) else np.zeros(0, np.uint64)
         self.length = (ends - starts).astype(np.int64)

@@ -41,10 +41,11 @@ _OPENING = (
     ("Unfortunately, I", r"unfortunately,? i\b"),
 )
 # Substrings every match holds (lower case): only rows holding one are parsed.
-_ANY_NEEDS = ("as an ai", "as a ai", "artificial intelligence", "language model", "text-based", "text based",
-              " model", "i don't have", "i do not have")
-_OPEN_NEEDS = ("sorry", "apologi", "cannot", "can't", "can not", "unable", "not able", "won't", "will not",
-               "unfortunately")
+# (case as usually written: no lower-casing pass over the whole set is needed to find the candidates)
+_ANY_NEEDS = ("AI", " ai ", "anguage model", "rtificial intelligence", "rtificial Intelligence", "ext-based",
+              "ext based", "GPT", "don't have", "do not have")
+_OPEN_NEEDS = ("sorry", "Sorry", "pologi", "annot", "an't", "an not", "unable", "Unable", "not able", "won't",
+               "Won't", "ill not", "nfortunately")
 _WORD_START = r"(?<![\w'])"
 _COMPILED = [(name, re.compile(_WORD_START + rx)) for name, rx in _ANYWHERE]
 _OPENERS = [(name, re.compile(_WORD_START + rx)) for name, rx in _OPENING]
@@ -64,8 +65,8 @@ def refusal(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
     """Refusals and generator boilerplate ("As an AI language model", "I'm sorry, but"), with counts."""
     opening = params["opening_chars"]
     heads = [t[:opening] for t in rows.responses]
-    maybe = set(containing(rows.responses, _ANY_NEEDS, lower=True).tolist()) | \
-        set(containing(heads, _OPEN_NEEDS, lower=True).tolist())
+    maybe = set(containing(rows.responses, _ANY_NEEDS).tolist()) | \
+        set(containing(heads, _OPEN_NEEDS).tolist())
     counts: Counter[str] = Counter()
     hits = []
     for pos in sorted(maybe):

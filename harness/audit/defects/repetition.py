@@ -1,7 +1,9 @@
 """``repetition`` (warning): degenerate repetition, by Gopher's statistics (Rae et al. 2021, table A1).
 
-A response (and a prompt) is flagged when any statistic of
-:mod:`harness.audit.defects.gopher` exceeds its limit:
+A response is flagged (the prompt too with ``fields: [response, prompt]``:
+generated instructions loop less often, and each field costs a tokenizing
+pass) when any statistic of :mod:`harness.audit.defects.gopher` exceeds its
+limit:
 
 =========================  ======  =====   ==========================================
 statistic                  Gopher  here    why
@@ -19,10 +21,12 @@ dup_6 .. dup_10gram        0.14 .. 0.10    0.28 .. 0.20
 
 Gopher filtered web documents. Instruction data is short and step-by-step
 answers repeat their phrases by design ("Then find the total cost of ..."):
-on 8,779 real instruction pairs (``bench/_planted_data.real_pool``) Gopher's
-own limits flag 9.8% of the rows (prompt or response), these 0.4% (from 50
-words). A generator caught in a loop repeats whole sentences and lines and
-lands far beyond either. The line rules apply from ``min_lines`` lines, and
+on the 8,779 responses of real instruction pairs (``bench/_planted_data.real_pool``)
+Gopher's own limits flag 8.3%, these 0.3%. A generator caught in a loop
+repeats whole sentences and lines and lands far beyond either. The n-gram
+and loop rules apply from ``min_words`` words (a short answer's most
+frequent 2-gram is a large share of it by construction), the line rules
+from ``min_lines`` lines, and
 lines inside code fences are left out (a code block's ``}`` repeats by
 design). Every limit can be set through the check's ``limits`` param.
 
@@ -84,21 +88,18 @@ def _line_hits(texts: list[str], params: Mapping[str, Any]) -> dict[int, dict[st
 
 def _ngram_hits(texts: list[str], counts: np.ndarray, params: Mapping[str, Any],
                 limits: Mapping[str, float]) -> dict[int, dict[str, float]]:
-    """Gopher's n-gram statistics (texts of ``min_words`` words) and tail loops (``loop_words``)."""
+    """Gopher's n-gram statistics and tail loops of the texts of at least ``min_words`` words."""
     out: dict[int, dict[str, float]] = {}
-    eligible = np.flatnonzero(counts >= min(params["min_words"], params["loop_words"]))
+    eligible = np.flatnonzero(counts >= params["min_words"])
     for lo in range(0, len(eligible), CHUNK_ROWS):
         part = eligible[lo:lo + CHUNK_ROWS]
         words = Words([texts[p] for p in part])
-        repeats, covered = tail_loops(words, params["loop_max_period"])
+        repeats, covered = tail_loops(words, params["loop_max_period"], params["loop_repeats"])
         loop = (repeats >= params["loop_repeats"]) & (covered >= params["loop_words"])
         for i in np.flatnonzero(loop).tolist():
             out.setdefault(int(part[i]), {})["tail_loop_repeats"] = round(float(repeats[i]), 2)
-        long = counts[part] >= params["min_words"]
-        if not long.any():
-            continue
-        stats = word_stats(words.subset(long), text_lengths([texts[p] for p in part[long]]), dict(limits))
-        where = part[long]
+        stats = word_stats(words, text_lengths([texts[p] for p in part]), dict(limits))
+        where = part
         for name, values in stats.items():
             for i in np.flatnonzero(values > limits[name]).tolist():  # NaN (not computed) compares False
                 out.setdefault(int(where[i]), {})[name] = round(float(values[i]), 4)
@@ -123,9 +124,9 @@ def _scan(rows: Rows, field: str, params: Mapping[str, Any]) -> list[Hit]:
     return hits
 
 
-@audit_check("repetition", severity="warning", fields=("response", "prompt"),
+@audit_check("repetition", severity="warning", fields=("response",),
              flagged_as="repeat themselves (Gopher's rules)",
-             params={"fields": ["response", "prompt"], "min_words": 50, "min_lines": 3, "min_line_words": 2,
+             params={"fields": ["response"], "min_words": 50, "min_lines": 3, "min_line_words": 2,
                      "limits": LIMITS, "loop_repeats": 4, "loop_words": 12, "loop_max_period": 24})
 def repetition(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     """Degenerate repetition: duplicate lines, paragraphs and n-grams beyond Gopher's limits."""
