@@ -89,7 +89,8 @@ def audit_files(
         from harness.progress import console
 
         report = clean_dataset(train, eval, out=clean.folder, fmt=data_format, benchmarks=docs,
-                               params=params, policy=clean.policy, tokenizer=tokenizer, force=clean.force, audit=result,
+                               params=params, policy=clean.policy, tokenizer=tokenizer, force=clean.force,
+                               audit=result,
                                train_records=train_records, eval_records=eval_records, progress=progress)
         console.print(report.summary(clean.folder), markup=False, highlight=False)
     return result
@@ -126,4 +127,5 @@ def write_audit(result: AuditResult, out: Path, *, title: str) -> tuple[Path, Pa
     return json_path, render_audit(result, out / AUDIT_HTML, title=title)
 
 
-__all__ = ["AUDIT_HTML", "AUDIT_JSON", "CleanRequest", "Review", "audit_files", "review_records", "write_audit"]
+__all__ = ["AUDIT_HTML", "AUDIT_JSON", "CleanRequest", "Review", "audit_files", "review_records",
+           "write_audit"]

@@ -59,11 +59,7 @@ reports its effective ``params``, and ``params.checks`` / ``params.check_params`
 add checks (a name or ``module:function``) and set their parameters.
 
 With a tokenizer, the chat-template audit's checks (``harness.audit.templates``)
-are merged in, its summary under ``summary["templates"]["train"]``.
-
-``clean_dataset(train, eval, out=DIR, policy=CleanPolicy(...))`` writes a cleaned
-copy in the input's own format, ``removed.jsonl`` and ``clean.json``
-(:mod:`harness.audit.clean`). With a serving
+are merged in, its summary under ``summary["templates"]["train"]``. With a serving
 template as well (``harness audit --serving-template``, suite ``audit.serving_template``):
 
 =================  ========  ==========================================================
@@ -77,6 +73,10 @@ serving_template   error     family of difference between the training render an
 
 its summary under ``summary["serving_template"]``.
 
+``clean_dataset(train, eval, out=DIR, policy=CleanPolicy(...))`` writes a cleaned
+copy in the input's own format, ``removed.jsonl`` and ``clean.json``
+(:mod:`harness.audit.clean`).
+
 ``details`` carries what a report needs to show rows side by side: ``members``
 (split, index, text cut to 300 characters), ``jaccard``, ``matches`` (leakage:
 ``train``, ``how``, ``field``, ``jaccard`` or ``shared_ngrams`` and ``ngrams``),
@@ -84,6 +84,7 @@ its summary under ``summary["serving_template"]``.
 (``members_left_out``...).
 """
 
+from harness.audit import defects as _defects  # noqa: F401  (importing it registers the built-in checks)
 from harness.audit.benchmarks import BenchmarkDoc, load_benchmark
 from harness.audit.checks import AuditCheck, AuditCheckError, audit_check, register
 from harness.audit.clean import CleanReport, RemovedRow, clean_dataset

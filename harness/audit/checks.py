@@ -9,7 +9,8 @@ effective params and returns :class:`~harness.audit.rows.Hit` s (one flagged
 row each) or ready :class:`~harness.results.Finding` s.
 
 Three ways in, one registry: ``@audit_check`` on a function registers it on
-import (the built-ins in :mod:`harness.audit.defects` too); a suite's
+import (the built-ins in :mod:`harness.audit.defects` too, which
+``harness.audit`` imports); a suite's
 ``audit.checks`` entry (or ``--check``) ``module:function`` imports the module
 (from the Python path, else from the suite's folder or the current directory);
 an installed package may list checks under the entry point group
@@ -132,10 +133,8 @@ class _Registry:
         self._eps: dict[str, importlib.metadata.EntryPoint] | None = None
 
     def load(self) -> None:
-        if not self.builtin:
-            from harness.audit.defects import BUILTIN  # importing registers them
-
-            self.builtin = [as_check(fn).name for fn in BUILTIN]
+        """Nothing to do: ``harness.audit`` imports :mod:`harness.audit.defects`, which declares the
+        built-ins (importing this module imports that package first)."""
 
     def entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:
         if self._eps is None:
@@ -177,6 +176,11 @@ def register(check: AuditCheck | CheckFn, *, name: str | None = None) -> AuditCh
                               f"{spec.origin} cannot take the name", hint="pass another name to @audit_check")
     REGISTRY.checks[spec.name] = spec
     return spec
+
+
+def declare_builtin(functions: Iterable[Callable[..., Any]]) -> None:
+    """The built-in checks, registered already by their decorators, in the order the audit runs them."""
+    REGISTRY.builtin = [as_check(fn).name for fn in functions]
 
 
 def unregister(name: str) -> None:

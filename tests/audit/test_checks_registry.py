@@ -14,8 +14,8 @@ import yaml
 
 from harness.audit import AuditCheckError, AuditParams, Hit, Rows, audit_check, register, run_audit
 from harness.audit.checks import ENTRY_POINT_GROUP, REGISTRY, builtin_checks, resolve, unregister, validate
-from harness.config import load_suite
 from harness.errors import ConfigError, HarnessError
+from harness.suite import load_suite
 from tests.audit import user_checks
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -144,8 +144,8 @@ def test_a_folder_that_holds_files_is_refused_unless_forced(tmp_path: Path) -> N
 def test_a_suite_writes_its_clean_copy(tmp_path: Path) -> None:
     import yaml
 
-    from harness.config import load_suite
     from harness.pipeline import audit_suite
+    from harness.suite import load_suite
 
     root = Path(__file__).resolve().parents[2]
     train_rows, eval_rows = planted_sets()
