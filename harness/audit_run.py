@@ -86,13 +86,15 @@ def audit_files(
         result = review_records(train_records, result, review, out)
     write_audit(result, out, title=title)
     if clean is not None:
-        from harness.progress import console
+        from rich.markup import escape
+
+        from harness.progress import verdict
 
         report = clean_dataset(train, eval, out=clean.folder, fmt=data_format, benchmarks=docs,
                                params=params, policy=clean.policy, tokenizer=tokenizer, force=clean.force,
                                audit=result,
                                train_records=train_records, eval_records=eval_records, progress=progress)
-        console.print(report.summary(clean.folder), markup=False, highlight=False)
+        verdict(escape(report.summary(clean.folder)))  # where the cleaned copy is: shown with --quiet too
     return result
 
 
