@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.audit.checks import resolve
@@ -124,3 +126,23 @@ def test_mojibake(rows: Rows, original: list[Record]) -> None:
     planted = rows_of([with_target(base, text.encode("utf-8").decode("cp1252")),
                        with_target(base, text), with_target(base, "São Paulo and Ñandú")])
     assert flagged("mojibake", planted) == {0}
+
+
+def test_cut_off_at_a_generator_token_limit_with_a_tokenizer(original: list[Record]) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(Path(__file__).resolve().parents[2] / "suites" / "demo" / "model")
+    long = " ".join(r.response for r in original[:40])
+
+    def tokens(s: str) -> int:
+        return len(tok(s, add_special_tokens=False)["input_ids"])
+
+    # The real text cut where it is exactly 128 tokens long, on a letter (no end punctuation).
+    end = next(n for n in range(100, len(long)) if tokens(long[:n]) == 128 and long[n - 1].isalpha())
+    text = long[:end]
+    base = original[0]
+    rows = Rows("train", [with_target(base, text), with_target(base, text + " and more words here")],
+                tokenizer=tok)
+    out = list(resolve("cut_off_response")(rows, {"token_limits": [128]}))
+    assert [(h.pos, "at_token_limit" in h.details["reasons"]) for h in out if h.details.get("tokens")] == \
+        [(0, True)]
