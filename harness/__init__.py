@@ -43,6 +43,9 @@ from harness.results import (
 from harness.suite import load_suite
 
 if TYPE_CHECKING:  # typed for users' checkers; imported on first use (numpy comes with it)
+    from harness.audit import CleanPolicy as CleanPolicy
+    from harness.audit import audit_check as audit_check
+    from harness.audit import clean_dataset as clean_dataset
     from harness.score.metrics import MetricItem as MetricItem
     from harness.score.metrics import MetricSpec as MetricSpec
     from harness.score.metrics import Score as Score
@@ -77,6 +80,9 @@ _LAZY = {
     "MetricSpec": "harness.score.metrics",
     "MetricItem": "harness.score.metrics",
     "Score": "harness.score.metrics",
+    "audit_check": "harness.audit",
+    "clean_dataset": "harness.audit",
+    "CleanPolicy": "harness.audit",
 }
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.audit import AuditParams, load_benchmark, run_audit
+from harness.audit import AuditParams, CleanPolicy, clean_dataset, load_benchmark, run_audit
+from harness.audit.clean import destination
 from harness.config import ReviewConfig
 from harness.data import load_records
 from harness.data.record import Record
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
 
 AUDIT_JSON = "audit.json"
 AUDIT_HTML = "audit.html"
+
+
+@dataclass(frozen=True)
+class CleanRequest:
+    """Write a cleaned copy into ``folder`` after the audit (:func:`harness.audit.clean_dataset`)."""
+
+    folder: Path
+    policy: CleanPolicy
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ def audit_files(
     tokenizer: Any = None,
     serving: ServingTemplate | None = None,
     review: Review | None = None,
+    clean: CleanRequest | None = None,
     title: str,
     progress: bool = True,
 ) -> AuditResult:
@@ -55,8 +66,12 @@ def audit_files(
     With a ``tokenizer`` the chat-template and loss-mask checks run too, and with a ``serving``
     template as well the training-vs-serving check; with a ``review`` a sample of training rows
     goes to its judge (verdicts cached in ``out/cache/judge.sqlite``).
-    Writes ``out/audit.json`` and ``out/audit.html``; returns what it wrote.
+    Writes ``out/audit.json`` and ``out/audit.html``; returns what it wrote. With ``clean``, then
+    writes the cleaned copy, ``removed.jsonl`` and ``clean.json`` into ``clean.folder`` (a folder
+    that holds files is refused before any work) and prints its summary line.
     """
+    if clean is not None:
+        destination(clean.folder, train, eval, clean.policy, clean.force)
     train_records = load_records(train, data_format)
     eval_records = load_records(eval, data_format) if eval is not None else None
     docs = {name: load_benchmark(name, path) for name, path in (benchmarks or {}).items()}
@@ -70,6 +85,16 @@ def audit_files(
     if review is not None:
         result = review_records(train_records, result, review, out)
     write_audit(result, out, title=title)
+    if clean is not None:
+        from rich.markup import escape
+
+        from harness.progress import verdict
+
+        report = clean_dataset(train, eval, out=clean.folder, fmt=data_format, benchmarks=docs,
+                               params=params, policy=clean.policy, tokenizer=tokenizer, force=clean.force,
+                               audit=result,
+                               train_records=train_records, eval_records=eval_records, progress=progress)
+        verdict(escape(report.summary(clean.folder)))  # where the cleaned copy is: shown with --quiet too
     return result
 
 
@@ -104,4 +129,5 @@ def write_audit(result: AuditResult, out: Path, *, title: str) -> tuple[Path, Pa
     return json_path, render_audit(result, out / AUDIT_HTML, title=title)
 
 
-__all__ = ["AUDIT_HTML", "AUDIT_JSON", "Review", "audit_files", "review_records", "write_audit"]
+__all__ = ["AUDIT_HTML", "AUDIT_JSON", "CleanRequest", "Review", "audit_files", "review_records",
+           "write_audit"]

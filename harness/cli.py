@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from harness.cli_audit import add_clean_arguments, check_params, clean_request
 from harness.errors import BaselineError, ConfigError, DataError, HarnessError
 
 if TYPE_CHECKING:
@@ -71,8 +72,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     benchmarks = _benchmarks(args.benchmark or [])
     params = _validated(AuditParams, {"--threshold": ("near_duplicate_threshold", args.threshold),
                                       "--max-seq-len": ("max_seq_len", args.max_seq_len),
-                                      "--executor": ("executor", args.executor)})
+                                      "--executor": ("executor", args.executor),
+                                      "--check": ("checks", tuple(args.check or ()) or None),
+                                      "--check-param": ("check_params", check_params(args.check_param or [],
+                                                                                     args.check or []))})
     review = _review(args) if args.review_judge else None
+    clean = clean_request(args)  # a clean folder that holds files is refused here
     tokenizer = None
     if args.tokenizer:
         from harness.models.loading import load_tokenizer
@@ -81,7 +86,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     out = _out(args, Path("reports") / "audit")
     result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
                          data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
-                         serving=serving, review=review, title=f"Audit of {args.train}",
+                         serving=serving, review=review, clean=clean, title=f"Audit of {args.train}",
                          progress=not args.quiet)
     verdict(
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
@@ -348,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--executor", choices=["local", "ray"], default="local")
     audit.add_argument("--review-judge", metavar="JUDGE.yaml", help="LLM review of a sample of train rows")
     audit.add_argument("--review-fraction", type=float)
+    add_clean_arguments(audit)
     common(audit)
     audit.set_defaults(func=cmd_audit)
 

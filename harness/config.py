@@ -60,12 +60,53 @@ class AuditKnobs(_Strict):
     max_seq_len: MaxSeqLen | None = None  # the truncation checks' limit (a suite's default: sweep's)
 
 
+class CleanConfig(_Strict):
+    """``audit.clean``: write a cleaned copy of the data (see harness.audit.clean_policy for the policy)."""
+
+    dir: str | None = None  # default: <run folder>/clean; a relative path resolves against this file
+    force: bool = False
+    drop: list[str] | None = None
+    also_drop: list[str] = Field(default_factory=list)
+    keep: Literal["first", "longest", "shortest"] = "first"
+    leak_side: Literal["train", "eval"] = "train"
+    eval: bool = False
+    verify: bool = True
+
+    @model_validator(mode="after")
+    def _names(self) -> CleanConfig:
+        from harness.audit.clean_policy import CleanPolicy
+
+        for key in ("drop", "also_drop"):
+            for i, name in enumerate(getattr(self, key) or []):
+                try:
+                    CleanPolicy(drop=(name,))
+                except ValueError as exc:
+                    raise ValueError(f".{key}[{i}]: {_first_error(exc)}") from None
+        return self
+
+    def policy(self) -> Any:
+        from harness.audit.clean_policy import CleanPolicy
+
+        return CleanPolicy(drop=tuple(self.drop) if self.drop is not None else None,
+                           also_drop=tuple(self.also_drop), keep=self.keep, leak_side=self.leak_side,
+                           eval=self.eval, verify=self.verify)
+
+
+def _first_error(exc: ValueError) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = next((ln for ln in lines if "unknown" in ln or "expected" in ln), lines[-1] if lines else str(exc))
+    return re.sub(r"\s*\[type=.*$", "", text).removeprefix("Value error, ")
+
+
 class AuditConfig(AuditKnobs):
     enabled: bool = True
     benchmarks: dict[str, str] = Field(default_factory=dict)
     templates: bool = True
     serving_template: str | None = None  # a .jinja file, an Ollama Modelfile or a Go template
     review: ReviewConfig | None = None
+    checks: list[str] = Field(default_factory=list)  # per-row checks to add: names or module:function
+    check_params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # check name -> its params
+    clean: CleanConfig | None = None
 
 
 TRIAL_KEYS = (
@@ -344,12 +385,28 @@ class SuiteConfig(_Strict):
                 metric_registry().select(m, folder=self.folder)
             except MetricError as exc:
                 raise ValueError(f"score.metrics[{i}]: {exc}") from None
+        self._audit_checks_known()
         if "mmlu" in self.score.metrics and self.score.mmlu is None:
             raise ValueError("score.mmlu: the metric 'mmlu' needs score.mmlu.path")
         names = [j.name for j in self.judges]
         if self.audit.review and self.audit.review.judge not in names:
             raise ValueError(f"audit.review.judge: {self.audit.review.judge!r} is not in judges ({names})")
         return self
+
+    def _audit_checks_known(self) -> None:
+        """``audit.checks`` resolve (``module:function`` also from the suite's folder); params fit."""
+        from harness.audit.checks import AuditCheckError, resolve, validate
+
+        for i, ref in enumerate(self.audit.checks):
+            try:
+                resolve(ref, self.folder)
+            except AuditCheckError as exc:
+                raise ValueError(f"audit.checks[{i}]: {exc.message}") from None
+        for name, values in self.audit.check_params.items():
+            try:
+                validate(self.audit.checks, {name: values}, self.folder)
+            except AuditCheckError as exc:
+                raise ValueError(f"audit.check_params.{exc.message}") from None
 
     @property
     def folder(self) -> Path:

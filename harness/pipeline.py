@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.assemble import assemble_results, select_candidate
 from harness.audit import AuditParams
-from harness.audit_run import Review, audit_files
+from harness.audit_run import CleanRequest, Review, audit_files
 from harness.baseline import default_lock, read_lock_contents
 from harness.config import AuditKnobs, SuiteConfig
 from harness.io import atomic_write_text
@@ -36,7 +36,17 @@ def default_out(suite: SuiteConfig) -> Path:
 def suite_audit_params(suite: SuiteConfig) -> AuditParams:
     """The audit's parameters from the suite's ``audit:`` section (``max_seq_len``: the sweep's if unset)."""
     knobs = suite.audit.model_dump(include=set(AuditKnobs.model_fields))
-    return AuditParams(**{**knobs, "max_seq_len": suite.audit.max_seq_len or suite.sweep.max_seq_len})
+    return AuditParams(**{**knobs, "max_seq_len": suite.audit.max_seq_len or suite.sweep.max_seq_len,
+                          "checks": tuple(suite.audit.checks), "check_params": suite.audit.check_params})
+
+
+def suite_clean(suite: SuiteConfig, out: Path) -> CleanRequest | None:
+    """The suite's ``audit.clean`` as a request (folder: ``dir`` from the suite file, else ``out/clean``)."""
+    clean = suite.audit.clean
+    if clean is None:
+        return None
+    folder = suite.resolve(clean.dir) if clean.dir else out / "clean"
+    return CleanRequest(folder, clean.policy(), force=clean.force)
 
 
 def audit_suite(
@@ -67,6 +77,7 @@ def audit_suite(
         tokenizer=tokenizer if suite.audit.templates else None,
         serving=serving,
         review=review,
+        clean=suite_clean(suite, out),
         title=f"{suite.name}: dataset audit",
         progress=progress,
     )

@@ -7,7 +7,7 @@ and inherited here with their bounds and defaults.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -28,15 +28,15 @@ class AuditParams(AuditKnobs):
     boilerplate_share: float = Field(0.01, gt=0, le=1)  # a gram in more rows than this share ...
     boilerplate_min_rows: int = Field(10, ge=1)  # ... and than this many rows is boilerplate
     benchmark_part_words: int = Field(8, ge=1)  # n for benchmark parts too short for the n-gram
-    short_target_median_words: float = 5.0  # one-word targets are flagged above this median
-    outlier_z: float = Field(3.5, gt=0)  # robust z-score limit (median/MAD of log word counts)
-    format_share: float = Field(0.8, gt=0, le=1)  # a format most targets share ...
-    label_set_max: int = Field(20, ge=1)  # ... JSON object, or at most this many labels
     max_findings_per_check: int = Field(500, ge=1)  # per-row findings beyond this are grouped
     max_members: int = Field(20, ge=1)  # members/rows listed in one finding's details
     semantic: bool = False  # paraphrase checks with all-MiniLM-L6-v2 (extra "semantic"; slow on CPU)
     semantic_threshold: float = Field(0.9, gt=0, le=1)  # cosine similarity of prompt embeddings
     semantic_max_rows: int = Field(20_000, ge=1)  # semantic duplicates compare all train pairs
+    # Per-row checks (harness.audit.checks): extra ones by name or module:function, and parameter
+    # overrides per check name (each check reports its effective params).
+    checks: tuple[str, ...] = ()
+    check_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def boilerplate_rows(self, rows: int) -> int:
         """Rows a gram may appear in before it counts as boilerplate."""

@@ -22,7 +22,7 @@ from harness.audit.leakage import leakage
 from harness.audit.near_duplicates import lsh_settings, near_duplicates
 from harness.audit.ngrams import GramIndex, Hits
 from harness.audit.params import AuditParams
-from harness.audit.quality import empty_targets, format_outliers, length_outliers, short_targets
+from harness.audit.row_checks import run_row_checks
 from harness.audit.scan import ScanSpec
 from harness.audit.semantic import run_semantic
 from harness.audit.splits import FIELDS, SplitData, field_texts
@@ -101,6 +101,8 @@ def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
         stages["scan_train"] = time.perf_counter() - t
         check_inputs(timer, train, eval)
         _run_checks(timer, tr, ev, indexes, benches, params, steps)
+        run_row_checks(timer, _splits(tr, ev), params, tokenizer)
+        steps.done("per-row checks")
         run_semantic(timer, tr.data, ev.data if ev else None, params)
         run_template_audit(timer, tokenizer, train, params, steps)
     seconds = time.perf_counter() - start
@@ -131,8 +133,6 @@ def _run_checks(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: d
     steps.done("leakage")
     _contamination(timer, tr, ev, benches, params)
     steps.done("contamination")
-    _quality(timer, splits, params)
-    steps.done("target defects")
 
 
 def _leakage(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: dict[str, GramIndex],
@@ -171,20 +171,6 @@ def _contamination(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, benches
                 found += rows
                 per[name][s.data.split] = stats
         info["benchmarks"] = per
-
-
-def _quality(timer: CheckTimer, splits: list[SplitData], params: AuditParams) -> None:
-    with timer.check("empty_target", {"rule": "target is empty or whitespace only"}) as found:
-        for data in splits:
-            found += empty_targets(data, params)
-    for name, fn in (("short_target", short_targets), ("length_outlier", length_outliers),
-                     ("format_outlier", format_outliers)):
-        info: dict[str, Any] = {}
-        with timer.check(name, info) as found:
-            for data in splits:
-                rows, stats = fn(data, params)
-                found += rows
-                info[data.split] = stats
 
 
 def _summary(timer: CheckTimer, train: Sequence[Record], eval: Sequence[Record] | None,

@@ -17,7 +17,9 @@ from harness.results import AuditResult, CheckRun, Finding
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 
 CHECKS = ["input_size", "exact_duplicates", "near_duplicates", "leakage", "contamination", "empty_target",
-          "short_target", "length_outlier", "format_outlier"]
+          "short_target", "length_outlier", "format_outlier", "placeholder_input", "placeholder_output",
+          "inconsistent_markers", "non_text_task", "dangling_input", "repetition", "cut_off_response",
+          "refusal", "control_characters", "literal_escapes", "mojibake"]
 
 
 def test_every_check_reports_and_clean_real_data_has_no_errors(mmlu_docs: list[BenchmarkDoc],

@@ -1,0 +1,294 @@
+"""The registry of per-row audit checks: named functions over a split's rows that return findings.
+
+A check is an :class:`AuditCheck`: a name, a severity, default ``params``, the
+fields it reads, whether a row's verdict depends on that row alone
+(``scope="row"``, so it can run chunk by chunk) or on the whole set
+(``scope="set"``), and whether the default clean policy drops the rows it
+flags. Its function takes a :class:`harness.audit.rows.Rows` view and the
+effective params and returns :class:`~harness.audit.rows.Hit` s (one flagged
+row each) or ready :class:`~harness.results.Finding` s.
+
+Three ways in, one registry: ``@audit_check`` on a function registers it on
+import (the built-ins in :mod:`harness.audit.defects` too, which
+``harness.audit`` imports); a suite's
+``audit.checks`` entry (or ``--check``) ``module:function`` imports the module
+(from the Python path, else from the suite's folder or the current directory);
+an installed package may list checks under the entry point group
+``harness.audit_checks``. The built-ins always run; the others run when
+named. Unknown names fail with the known ones and a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
+
+from harness.errors import HarnessError
+from harness.results import Finding, Severity
+
+if TYPE_CHECKING:
+    from harness.audit.rows import CheckOutput, Hit, Rows
+
+ENTRY_POINT_GROUP = "harness.audit_checks"
+ATTR = "__harness_audit_check__"  # where @audit_check leaves the check on the function it decorates
+Scope = Literal["row", "set"]
+CheckReturn = Union["CheckOutput", Iterable[Union["Hit", Finding]]]
+CheckFn = Callable[["Rows", Mapping[str, Any]], CheckReturn]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AuditCheckError(HarnessError, ValueError):
+    """An audit check name is unknown or taken, its module cannot be imported, or a parameter is wrong."""
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """A named per-row check; calling it runs ``fn`` with the defaults overridden by ``params``."""
+
+    name: str
+    fn: CheckFn
+    severity: Severity = "warning"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    fields: tuple[str, ...] = ("response",)
+    scope: Scope = "row"
+    drops: bool = False  # in the default clean policy
+    description: str = ""
+    flagged_as: str = "are flagged"  # "N more rows {flagged_as}" when findings are capped
+    origin: str = ""  # module:qualname of the function
+
+    def effective(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults with ``overrides`` applied; unknown keys and wrong types are errors."""
+        out = dict(self.params)
+        for key, value in (overrides or {}).items():
+            if key not in self.params:
+                raise AuditCheckError(f"{key}: unknown parameter of check {self.name!r}"
+                                      f"{_hint(key, self.params)} "
+                                      f"(known: {', '.join(self.params) or 'none'})")
+            out[key] = _typed(self.name, key, self.params[key], value)
+        return out
+
+    def __call__(self, rows: Rows, params: Mapping[str, Any] | None = None) -> CheckReturn:
+        return self.fn(rows, self.effective(params))
+
+
+def _typed(check: str, key: str, default: Any, value: Any) -> Any:
+    """``value`` when it has the default's type (ints pass for floats, lists for tuples)."""
+    if default is None or (isinstance(value, type(default)) and not (
+            isinstance(value, bool) and not isinstance(default, bool))):
+        return value
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    raise AuditCheckError(f"{key}: expected {type(default).__name__} for check {check!r}, "
+                          f"got {type(value).__name__} {value!r}")
+
+
+def _hint(name: str, known: Iterable[str]) -> str:
+    near = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"; did you mean {near[0]!r}?" if near else ""
+
+
+def make_check(fn: CheckFn, *, name: str | None = None, severity: Severity = "warning",
+               params: Mapping[str, Any] | None = None, fields: Sequence[str] = ("response",),
+               scope: Scope = "row", drops: bool = False, description: str | None = None,
+               flagged_as: str = "are flagged") -> AuditCheck:
+    """The :class:`AuditCheck` of a function (not registered)."""
+    doc = (fn.__doc__ or "").strip().splitlines()
+    return AuditCheck(name=name or fn.__name__, fn=fn, severity=severity,
+                      params=MappingProxyType(dict(params or {})), fields=tuple(fields), scope=scope,
+                      drops=drops, flagged_as=flagged_as,
+                      description=description if description is not None else (doc[0] if doc else ""),
+                      origin=f"{fn.__module__}:{fn.__qualname__}")
+
+
+def audit_check(name: str | None = None, **options: Any) -> Callable[[F], F]:
+    """Register a per-row check on import: ``@audit_check("my_check", severity="error", params={...})``.
+
+    The function takes ``(rows, params)`` and returns hits, findings or a
+    ``CheckOutput``; it is returned unchanged (callable in the user's own tests)
+    with its :class:`AuditCheck` at ``fn.__harness_audit_check__``.
+    """
+
+    def wrap(fn: F) -> F:
+        setattr(fn, ATTR, register(make_check(fn, name=name, **options)))
+        return fn
+
+    return wrap
+
+
+class _Registry:
+    """Checks by name, in registration order; the built-ins load on first use, entry points on a miss."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, AuditCheck] = {}
+        self.builtin: list[str] = []
+        self._eps: dict[str, importlib.metadata.EntryPoint] | None = None
+
+    def load(self) -> None:
+        """Nothing to do: ``harness.audit`` imports :mod:`harness.audit.defects`, which declares the
+        built-ins (importing this module imports that package first)."""
+
+    def entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:
+        if self._eps is None:
+            self._eps = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+        return self._eps
+
+    def from_entry_point(self, name: str) -> AuditCheck | None:
+        self._eps = None  # a package installed since the last look
+        ep = self.entry_points().get(name)
+        if ep is None:
+            return None
+        where = f"entry point {name!r} ({ENTRY_POINT_GROUP}: {ep.value})"
+        try:
+            obj = ep.load()
+        except Exception as exc:  # the user's code: any failure is theirs to fix, reported in one line
+            raise AuditCheckError(f"{where} cannot be loaded: {type(exc).__name__}: {exc}") from None
+        check = as_check(obj, where)
+        return register(check if check.name == name else replace(check, name=name))
+
+
+REGISTRY = _Registry()
+
+
+def _same(a: AuditCheck, b: AuditCheck) -> bool:
+    return a.fn is b.fn or (bool(a.origin) and a.origin == b.origin)
+
+
+def register(check: AuditCheck | CheckFn, *, name: str | None = None) -> AuditCheck:
+    """Make ``check`` known by its name (a plain function: a warning check named after it).
+
+    Registering the same check again replaces it; a different one under a taken name is refused.
+    """
+    spec = as_check(check) if isinstance(check, AuditCheck) or hasattr(check, ATTR) else make_check(check)
+    if name and name != spec.name:
+        spec = replace(spec, name=name)
+    existing = REGISTRY.checks.get(spec.name)
+    if existing is not None and not _same(existing, spec):
+        raise AuditCheckError(f"audit check {spec.name!r} is already registered by {existing.origin}; "
+                              f"{spec.origin} cannot take the name", hint="pass another name to @audit_check")
+    REGISTRY.checks[spec.name] = spec
+    return spec
+
+
+def declare_builtin(functions: Iterable[Callable[..., Any]]) -> None:
+    """The built-in checks, registered already by their decorators, in the order the audit runs them."""
+    REGISTRY.builtin = [as_check(fn).name for fn in functions]
+
+
+def unregister(name: str) -> None:
+    """Forget a non-built-in check (tests and notebooks re-registering one)."""
+    REGISTRY.load()
+    if name in REGISTRY.builtin:
+        raise AuditCheckError(f"{name!r} is a built-in audit check")
+    REGISTRY.checks.pop(name, None)
+
+
+def as_check(obj: Any, where: str | None = None) -> AuditCheck:
+    """The check a reference names: an :class:`AuditCheck`, or a function ``@audit_check`` decorated."""
+    if isinstance(obj, AuditCheck):
+        return obj
+    spec = getattr(obj, ATTR, None)
+    if isinstance(spec, AuditCheck):
+        return spec
+    raise AuditCheckError(f"{where or repr(obj)} is not an audit check (a {type(obj).__name__}; "
+                          "decorate a function with @harness.audit.audit_check)")
+
+
+def builtin_checks() -> list[AuditCheck]:
+    """The built-in checks, in the order the audit runs them."""
+    REGISTRY.load()
+    return [REGISTRY.checks[n] for n in REGISTRY.builtin]
+
+
+def known_names() -> list[str]:
+    REGISTRY.load()
+    return list(dict.fromkeys([*REGISTRY.builtin, *REGISTRY.checks, *REGISTRY.entry_points()]))
+
+
+def resolve(ref: str, folder: Path | None = None) -> AuditCheck:
+    """A check by registered name, entry point name, or ``module:function`` (``folder``: also searched)."""
+    REGISTRY.load()
+    if ":" in ref:
+        return _import_reference(ref, [*([folder] if folder is not None else []), Path.cwd()])
+    check = REGISTRY.checks.get(ref) or REGISTRY.from_entry_point(ref)
+    if check is None:
+        known = known_names()
+        near = difflib.get_close_matches(ref, known, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else "."
+        raise AuditCheckError(f"unknown audit check {ref!r}{hint} Available: {', '.join(known)} "
+                              "(or module:function for your own)")
+    return check
+
+
+def _import_reference(ref: str, search: Sequence[Path]) -> AuditCheck:
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise AuditCheckError(f"{ref!r}: expected module:function, e.g. mypkg.checks:no_sql")
+    module = _import(module_name, ref, search)
+    obj = getattr(module, attr, None)
+    if obj is None:
+        checks = [k for k, v in vars(module).items() if isinstance(getattr(v, ATTR, None), AuditCheck)]
+        near = difflib.get_close_matches(attr, checks, n=1)
+        hint = f"did you mean {module_name}:{near[0]}?" if near else (
+            f"its checks: {', '.join(sorted(checks))}" if checks else "it defines no @audit_check")
+        raise AuditCheckError(f"{ref!r}: module {module_name!r} has no attribute {attr!r}", hint=hint)
+    return as_check(obj, repr(ref))
+
+
+def _import(module_name: str, ref: str, search: Sequence[Path]) -> ModuleType:
+    """Import ``module_name``; when it is not on the path, from a ``search`` folder that holds it."""
+    try:
+        try:
+            return importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            top = module_name.split(".")[0]
+            missing_self = exc.name is not None and f"{module_name}.".startswith(f"{exc.name}.")
+            extra = [str(p) for p in search if (p / top).is_dir() or (p / f"{top}.py").is_file()]
+            extra = [p for p in dict.fromkeys(extra) if p not in sys.path]
+            if not missing_self or not extra:
+                raise
+            sys.path.extend(extra)
+            importlib.invalidate_caches()
+            return importlib.import_module(module_name)
+    except Exception as exc:  # the user's module: any failure is theirs to fix, reported in one line
+        raise AuditCheckError(f"{ref!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") \
+            from None
+
+
+def selected(refs: Iterable[str], folder: Path | None = None) -> list[AuditCheck]:
+    """The built-ins, then each of ``refs`` not already among them (the same check twice is one)."""
+    out = builtin_checks()
+    for ref in refs:
+        check = resolve(ref, folder)
+        same = next((c for c in out if c.name == check.name), None)
+        if same is None:
+            out.append(check)
+        elif not _same(same, check):
+            raise AuditCheckError(f"audit check {ref!r}: the name {check.name!r} is taken by another check")
+    return out
+
+
+def validate(refs: Iterable[str], overrides: Mapping[str, Any],
+             folder: Path | None = None) -> list[AuditCheck]:
+    """Resolve ``refs`` and check ``overrides`` (check name -> params) against the checks' params."""
+    checks = selected(refs, folder)
+    by_name = {c.name: c for c in checks}
+    for name, values in overrides.items():
+        if name not in by_name:
+            raise AuditCheckError(f"{name}: no such audit check among those that run{_hint(name, by_name)}")
+        if not isinstance(values, Mapping):
+            raise AuditCheckError(f"{name}: expected a mapping of parameter values, "
+                                  f"got {type(values).__name__}")
+        try:
+            by_name[name].effective(values)
+        except AuditCheckError as exc:
+            raise AuditCheckError(f"{name}.{exc.message}") from None
+    return checks
