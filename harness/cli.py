@@ -76,8 +76,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     tokenizer = None
     if args.tokenizer:
         from harness.models.loading import load_tokenizer
+        from harness.models.templates import parse_choice
 
-        tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0]
+        tokenizer = load_tokenizer(args.tokenizer, parse_choice(args.chat_template))[0]
     out = _out(args, Path("reports") / "audit")
     result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
                          data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
@@ -339,7 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--eval")
     audit.add_argument("--benchmark", action="append", metavar="NAME=DIR")
     audit.add_argument("--tokenizer", metavar="DIR", help="check chat template and loss mask against it")
-    audit.add_argument("--chat-template", help="'plain' or a .jinja file (default: the tokenizer's own)")
+    audit.add_argument(
+        "--chat-template", help="'plain', a .jinja file, or clone:DIR_OR_FILE (default: the tokenizer's own)"
+    )
     audit.add_argument("--serving-template", metavar="FILE",
                        help="compare training renders with a serving template: .jinja, Ollama Modelfile, Go")
     audit.add_argument("--max-seq-len", type=int)
