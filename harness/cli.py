@@ -231,6 +231,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     from harness.data import load_records
+    from harness.models.templates import suite_template
     from harness.pipeline import default_out
     from harness.progress import verdict
     from harness.results import load_sweep
@@ -242,21 +243,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     if trial is None:
         names = ", ".join(t.name for t in sweep.trials)
         raise ConfigError(f"no trial {args.trial!r} in {out / 'sweep.json'} (trials: {names})")
-    tmpl = suite.base.chat_template
     sample = load_records(suite.resolve(suite.data.eval), suite.data.format)[: args.sample]
     check = merge_adapter(
         suite.resolve(suite.base.path),
         trial.adapter_path,
         Path(args.to),
-        chat_template=str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl,
+        chat_template=suite_template(suite),
         stop_token_ids=suite.base.stop_token_ids or [],
         sample=sample,
         max_new_tokens=suite.score.max_new_tokens,
     )
     verdict(
         f"merged {trial.name} -> {args.to}: {check.same_outputs}/{check.samples} outputs identical "
-        f"to the unmerged adapter, max logit diff {check.max_logit_diff:.2e}"
+        f"to the unmerged adapter, max logit diff {check.max_logit_diff:.2e}; reloaded from disk: "
+        f"{check.exported_same_outputs}/{check.samples} identical"
     )
+    if check.parity is not None:
+        console.print(check.parity.summary(), soft_wrap=True, markup=False)
+    if not check.exported_ok:
+        why = check.parity.summary() if check.parity is not None and not check.parity.ok else (
+            f"{check.samples - check.exported_same_outputs} of {check.samples} outputs of the exported "
+            f"folder differ from the unmerged adapter's")
+        print(f"harness: error: {why}", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_PASS
 
 
@@ -375,7 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("suite")
     exp.add_argument("--trial", required=True)
     exp.add_argument("--to", required=True, help="folder for the merged model")
-    exp.add_argument("--sample", type=int, default=16, help="eval prompts to check merged == unmerged on")
+    exp.add_argument(
+        "--sample", type=int, default=None, help="eval prompts to check the export on (default: all of them)"
+    )
     common(exp)
     exp.set_defaults(func=cmd_export)
 
