@@ -41,20 +41,12 @@ semantic_duplicates warning  cluster of train prompts saying the same thing (opt
 =================  ========  ==========================================================
 
 With a tokenizer, the chat-template audit's checks (``harness.audit.templates``)
-are merged in, its summary under ``summary["templates"]["train"]``. With a serving
+are merged in, its summary under ``summary["templates"]["train"]``; with a tokenizer
+and an eval set, the template parity checks (``harness.audit.template_parity``:
+``parity_generation_prompt``, ``parity_generation_header``, ``parity_end_of_turn``) too. With a serving
 template as well (``harness audit --serving-template``, suite ``audit.serving_template``):
 
-=================  ========  ==========================================================
-serving_template   error     family of difference between the training render and the
-                             serving render of the same conversations (``details.family``:
-                             wrong_family, bos_doubled, bos_missing, system_prompt_dropped,
-                             system_prompt_added, missing_end_of_turn,
-                             missing_generation_prompt, whitespace, turn_header,
-                             render_error, other); see ``harness.audit.serving_template``
-=================  ========  ==========================================================
-
-its summary under ``summary["serving_template"]``.
-
+=================  ========  ===================================================
 ``details`` carries what a report needs to show rows side by side: ``members``
 (split, index, text cut to 300 characters), ``jaccard``, ``matches`` (leakage:
 ``train``, ``how``, ``field``, ``jaccard`` or ``shared_ngrams`` and ``ngrams``),
