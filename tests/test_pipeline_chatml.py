@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.config import load_suite
 from harness.pipeline import run_suite
 from harness.results import RunResults
+from harness.suite import load_suite
 
 pytestmark = pytest.mark.slow
 
