@@ -230,8 +230,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from harness.suite import load_suite
 
     suite = load_suite(args.suite)
+    from rich.markup import escape
+
     from harness.data import load_records
-    from harness.models.templates import suite_template
+    from harness.models.suite_base import suite_chat_template
     from harness.pipeline import default_out
     from harness.progress import verdict
     from harness.results import load_sweep
@@ -248,7 +250,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         suite.resolve(suite.base.path),
         trial.adapter_path,
         Path(args.to),
-        chat_template=suite_template(suite),
+        chat_template=suite_chat_template(suite),
         stop_token_ids=suite.base.stop_token_ids or [],
         sample=sample,
         max_new_tokens=suite.score.max_new_tokens,
@@ -259,7 +261,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{check.exported_same_outputs}/{check.samples} identical"
     )
     if check.parity is not None:
-        console.print(check.parity.summary(), soft_wrap=True, markup=False)
+        verdict(escape(check.parity.summary()))
     if not check.exported_ok:
         why = check.parity.summary() if check.parity is not None and not check.parity.ok else (
             f"{check.samples - check.exported_same_outputs} of {check.samples} outputs of the exported "
