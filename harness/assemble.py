@@ -94,6 +94,7 @@ def assemble_results(
         hashes=evaluation.hashes,
         meta={"forward_passes": evaluation.forward_passes, "primary_metric": suite.score.primary_metric},
         repeats=evaluation.repeats,
+        template=evaluation.template,
     )
     # Compared with the baseline once, here, before the gates: gates and reports only read it.
     against = against_baseline(

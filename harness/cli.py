@@ -81,8 +81,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     tokenizer = None
     if args.tokenizer:
         from harness.models.loading import load_tokenizer
+        from harness.models.templates import parse_choice
 
-        tokenizer = load_tokenizer(args.tokenizer, args.chat_template)[0]
+        tokenizer = load_tokenizer(args.tokenizer, parse_choice(args.chat_template))[0]
     out = _out(args, Path("reports") / "audit")
     result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
                          data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
@@ -234,7 +235,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from harness.suite import load_suite
 
     suite = load_suite(args.suite)
+    from rich.markup import escape
+
     from harness.data import load_records
+    from harness.models.suite_base import suite_chat_template
     from harness.pipeline import default_out
     from harness.progress import verdict
     from harness.results import load_sweep
@@ -246,21 +250,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     if trial is None:
         names = ", ".join(t.name for t in sweep.trials)
         raise ConfigError(f"no trial {args.trial!r} in {out / 'sweep.json'} (trials: {names})")
-    tmpl = suite.base.chat_template
     sample = load_records(suite.resolve(suite.data.eval), suite.data.format)[: args.sample]
     check = merge_adapter(
         suite.resolve(suite.base.path),
         trial.adapter_path,
         Path(args.to),
-        chat_template=str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl,
+        chat_template=suite_chat_template(suite),
         stop_token_ids=suite.base.stop_token_ids or [],
         sample=sample,
         max_new_tokens=suite.score.max_new_tokens,
     )
     verdict(
         f"merged {trial.name} -> {args.to}: {check.same_outputs}/{check.samples} outputs identical "
-        f"to the unmerged adapter, max logit diff {check.max_logit_diff:.2e}"
+        f"to the unmerged adapter, max logit diff {check.max_logit_diff:.2e}; reloaded from disk: "
+        f"{check.exported_same_outputs}/{check.samples} identical"
     )
+    if check.parity is not None:
+        verdict(escape(check.parity.summary()))
+    if not check.exported_ok:
+        why = check.parity.summary() if check.parity is not None and not check.parity.ok else (
+            f"{check.samples - check.exported_same_outputs} of {check.samples} outputs of the exported "
+            f"folder differ from the unmerged adapter's")
+        print(f"harness: error: {why}", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_PASS
 
 
@@ -344,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--eval")
     audit.add_argument("--benchmark", action="append", metavar="NAME=DIR")
     audit.add_argument("--tokenizer", metavar="DIR", help="check chat template and loss mask against it")
-    audit.add_argument("--chat-template", help="'plain' or a .jinja file (default: the tokenizer's own)")
+    audit.add_argument(
+        "--chat-template", help="'plain', a .jinja file, or clone:DIR_OR_FILE (default: the tokenizer's own)"
+    )
     audit.add_argument("--serving-template", metavar="FILE",
                        help="compare training renders with a serving template: .jinja, Ollama Modelfile, Go")
     audit.add_argument("--max-seq-len", type=int)
@@ -378,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("suite")
     exp.add_argument("--trial", required=True)
     exp.add_argument("--to", required=True, help="folder for the merged model")
-    exp.add_argument("--sample", type=int, default=16, help="eval prompts to check merged == unmerged on")
+    exp.add_argument(
+        "--sample", type=int, default=None, help="eval prompts to check the export on (default: all of them)"
+    )
     common(exp)
     exp.set_defaults(func=cmd_export)
 

@@ -23,12 +23,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CloneTemplateConfig(_Strict):
+    """``chat_template: {clone: DIR_OR_FILE}``: another model's template and special tokens."""
+
+    clone: str  # a tokenizer folder or a tokenizer_config.json; relative to the suite file
+    resize_to_multiple_of: int | None = Field(64, gt=0)  # embedding rows are rounded up to this
+
+
 class BaseModelConfig(_Strict):
     path: str
     load_in_4bit: bool = True
-    # None: the tokenizer's own template ("plain" when it has none); "plain"; or a .jinja path.
-    chat_template: str | None = None
+    # None: the tokenizer's own template ("plain" when it has none); "plain"; a .jinja path;
+    # or {clone: DIR_OR_FILE} (see harness.models.template_clone).
+    chat_template: str | CloneTemplateConfig | None = None
     stop_token_ids: list[int] = Field(default_factory=list)
+
+    @field_validator("chat_template", mode="before")
+    @classmethod
+    def _clone_form(cls, value: Any) -> Any:
+        # One clear error for a mapping, instead of pydantic's per-union-member list.
+        if not isinstance(value, dict):
+            return value
+        try:
+            return CloneTemplateConfig.model_validate(value)
+        except ValidationError as exc:
+            # An unknown key says more than the "clone" it displaced being missing.
+            err = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+            where = ".".join(str(p) for p in err["loc"]) or "clone"
+            what = "unknown key" if err["type"] == "extra_forbidden" else _plain(err["msg"])
+            raise ValueError(f".{where}: {what} (write chat_template: {{clone: DIR_OR_FILE}})") from None
 
 
 class DataConfig(_Strict):

@@ -14,6 +14,11 @@ A gate is one line of the form ``<path> <op> <number>``:
                                (also ``.delta``, ``.ci_low``, ``.ci_high``, ``.p_value``, and
                                ``.regressed`` / ``.improved``: item counts)
 ``baseline.regressed == 0``    items that regressed against the baseline on the primary metric
+``template.parity == 0``       chat-template parity findings (scorer prompt vs training ids,
+                               end-of-turn not a stop token); also ``template.compared``, and
+                               the candidate's ``template.unterminated`` (answers that ran to
+                               max_new_tokens), ``template.stop_rate``, ``template.end_of_turn_rate``
+                               (``<model>:template.stop_rate`` for another model)
 =============================  ==============================================================
 
 Every judge in the results adds one gate of its own, ``judge.<name>``: it fails when the judge
@@ -96,6 +101,8 @@ def observe(results: RunResults, path: str) -> float:
     if path.startswith("baseline."):
         return _baseline(results, path.removeprefix("baseline."))
     model, _, rest = path.rpartition(":")
+    if rest.startswith("template."):
+        return _template(results, rest.removeprefix("template."), model or results.candidate)
     parts = rest.split(".")
     metric = parts[0]
     fields = parts[1:]
@@ -129,6 +136,24 @@ def _audit(results: RunResults, what: str) -> float:
     if what not in ran:
         raise _Missing(f"audit check {what!r} did not run; ran: {sorted(ran)}")
     return float(results.audit.count(check=what))
+
+
+TEMPLATE_FIELDS = {"parity", "compared", "unterminated", "stopped", "stop_rate", "end_of_turn_rate"}
+
+
+def _template(results: RunResults, what: str, model: str | None) -> float:
+    """``template.parity`` / ``.compared`` (the run), ``template.<stop figure>`` (a model's answers)."""
+    t = results.template
+    if t is None:
+        raise _Missing("the run has no template section (no generation metric was scored)")
+    if what not in TEMPLATE_FIELDS:
+        raise _Missing(f"unknown template field {what!r}; use {', '.join(sorted(TEMPLATE_FIELDS))}")
+    if what in {"parity", "compared"}:
+        return float(getattr(t, what))
+    stats = t.stop(model or "")
+    if stats is None:
+        raise _Missing(f"no generations of model {model!r} in the template section")
+    return float(getattr(stats, what))
 
 
 def _judge(results: RunResults, what: str) -> float:

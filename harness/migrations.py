@@ -12,6 +12,8 @@ Version history:
 - results 2, audit 2, sweep 2: ``version`` added. Results of version 1 may lack
   ``meta.primary_metric`` (files from before it was recorded); their primary
   metric was ``exact_match``, the default, and is filled in.
+- results 3: ``template`` (the chat template and its parity checks; None in older files,
+  which were scored before it existed: nothing to fill in).
 - lockfile 2: the candidate's per-item scores (``items``), ``accepted_at``,
   ``source`` and ``candidate``. A version 1 lockfile reads with ``items: null``
   (compared unpaired); its embedded results migrate like ``results.json``.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3
 AUDIT_VERSION = 2
 SWEEP_VERSION = 2
 LOCK_VERSION = 2
@@ -71,6 +73,10 @@ def _results_v1(data: Data) -> Data:
     return out
 
 
+def _results_v2(data: Data) -> Data:
+    return {**data, "version": 3}
+
+
 def _lock_v1(data: Data) -> Data:
     results = data.get("results")
     candidate = results.get("candidate") if isinstance(results, dict) else None
@@ -89,7 +95,7 @@ def migrate_sweep(data: Mapping[str, Any]) -> Data:
 
 def migrate_results(data: Mapping[str, Any]) -> Data:
     """A parsed ``results.json`` of any version, as the current version (its audit and sweep too)."""
-    out = _upgrade(data, "results.json", RESULTS_VERSION, {1: _results_v1})
+    out = _upgrade(data, "results.json", RESULTS_VERSION, {1: _results_v1, 2: _results_v2})
     # The audit and sweep a results file embeds carry their own versions (none: version 1).
     for key, migrate in (("audit", migrate_audit), ("sweep", migrate_sweep)):
         if isinstance(out.get(key), dict):

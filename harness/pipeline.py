@@ -20,7 +20,7 @@ from harness.config import AuditKnobs, SuiteConfig
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
 from harness.models.loading import LoadedModel, load_tokenizer
-from harness.models.suite_base import load_suite_base
+from harness.models.suite_base import load_suite_base, suite_chat_template
 from harness.progress import console, summary
 from harness.results import AuditResult, Evaluation, ItemScore, RunResults, SweepResult, write_json
 from harness.train.sweep import run_sweep
@@ -54,10 +54,7 @@ def audit_suite(
 ) -> AuditResult:
     """Audit the suite's train and eval sets (and benchmarks); write audit.json and audit.html."""
     if tokenizer is None and suite.audit.templates:
-        tmpl = suite.base.chat_template
-        tokenizer, _, _ = load_tokenizer(
-            suite.resolve(suite.base.path), str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
-        )
+        tokenizer, _, _ = load_tokenizer(suite.resolve(suite.base.path), suite_chat_template(suite))
     serving = None
     if suite.audit.serving_template and tokenizer is not None and suite.audit.templates:
         from harness.templates.serving import load_serving_template

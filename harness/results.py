@@ -30,6 +30,8 @@ from harness.migrations import (
     migrate_results,
     migrate_sweep,
 )
+from harness.template_results import StopStats, TemplateInfo, TokenExample
+from harness.template_results import TokenCell as TokenCell  # re-exported: results types live here
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
@@ -221,6 +223,29 @@ class RepeatRun(_Frozen):
     comparisons: list[Comparison] = Field(default_factory=list)
 
 
+class TemplateParity(_Frozen):
+    """``results.json`` ``template``: training-vs-generation parity (see harness.audit.template_parity).
+
+    ``parity`` (the gate ``template.parity``) counts the findings: eval items whose scorer
+    prompt is not token for token what training saw before the answer, and template facts
+    that break generation (no end-of-turn among the stop tokens).
+    """
+
+    template: TemplateInfo
+    compared: int = 0  # eval items whose prompt ids were compared
+    checks: list[CheckRun] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    stops: list[StopStats] = Field(default_factory=list)
+    examples: list[TokenExample] = Field(default_factory=list)
+
+    @property
+    def parity(self) -> int:
+        return len(self.findings)
+
+    def stop(self, model: str) -> StopStats | None:
+        return next((s for s in self.stops if s.model == model), None)
+
+
 class Evaluation(_Frozen):
     """What scoring returns (:func:`harness.evaluate`): the base and every adapter on the same items."""
 
@@ -230,6 +255,7 @@ class Evaluation(_Frozen):
     forward_passes: dict[str, int]  # model name -> forward passes actually run (0 when all cached)
     hashes: dict[str, str]  # base, adapters, tokenizer/template, data, scorer version...
     repeats: list[RepeatRun] = Field(default_factory=list)  # one per sampled scoring run (repeats > 1)
+    template: TemplateParity | None = None  # the chat template, its parity checks, how answers ended
 
 
 class GateResult(_Frozen):
@@ -273,6 +299,7 @@ class RunResults(_Frozen):
     meta: dict[str, Any] = Field(default_factory=dict)
     baseline: BaselineComparison | None = None
     repeats: list[RepeatRun] = Field(default_factory=list)  # score.repeats > 1: each sampled run
+    template: TemplateParity | None = None  # the chat template and its parity checks
 
     @property
     def passed(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness.config import SuiteConfig
+from harness.config import CloneTemplateConfig, SuiteConfig
 from harness.errors import ConfigError, DataError
 from harness.tracking import check_installed
 
@@ -163,12 +163,24 @@ def _check_paths(suite: SuiteConfig, path: Path) -> None:
         if judge.backend == "local":
             checks.append((f"judges[{i}].model", judge.model))
     tmpl = suite.base.chat_template
-    if tmpl and tmpl != "plain":
+    if isinstance(tmpl, str) and tmpl != "plain":
         checks.append(("base.chat_template", tmpl))
     for key, value in checks:
         target = suite.resolve(value)
         if not target.exists():
             raise ConfigError(f"path does not exist: {target}", path=path, key=key)
+    if isinstance(tmpl, CloneTemplateConfig):
+        _check_clone_source(suite.resolve(tmpl.clone), path)
+
+
+def _check_clone_source(source: Path, path: Path) -> None:
+    """The clone source exists and holds a chat template (read as JSON: no model stack imported)."""
+    from harness.models.template_clone import CloneSourceError, read_clone_source
+
+    try:
+        read_clone_source(source)
+    except CloneSourceError as exc:
+        raise ConfigError(str(exc), path=path, key="base.chat_template.clone") from None
 
 
 __all__ = ["load_suite"]

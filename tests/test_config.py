@@ -116,3 +116,43 @@ def test_the_audit_params_inherit_the_suite_knobs() -> None:
         assert repr(AuditParams.model_fields[name]) == repr(AuditConfig.model_fields[name]) == repr(field)
     assert (AuditParams().ngram, AuditParams().near_duplicate_threshold, AuditParams().max_seq_len) == (
         13, 0.8, None)
+
+
+def template_suite(tmp_path: Path, template: str) -> Path:
+    p = tmp_path / "t.yaml"
+    p.write_text(f"name: t\nbase: {{path: {MODEL}, chat_template: {template}}}\n"
+                 f"data: {{train: {TRAIN}, eval: {TRAIN}}}\n")
+    return p
+
+
+def test_chat_template_clone_and_string_forms(tmp_path: Path) -> None:
+    from harness.config import CloneTemplateConfig
+    from harness.models.suite_base import suite_chat_template
+    from harness.models.templates import CloneSpec
+
+    qwen = ROOT / "suites" / "chatml" / "qwen2.5-instruct.json"
+    suite = load_suite(template_suite(tmp_path, f"{{clone: {qwen}}}"))
+    assert suite.base.chat_template == CloneTemplateConfig(clone=str(qwen))
+    assert suite_chat_template(suite) == CloneSpec(qwen, 64)
+    phi3 = ROOT / "tests" / "fixtures" / "templates" / "phi-3-mini"  # a tokenizer folder
+    folder = load_suite(template_suite(tmp_path, f"{{clone: {phi3}, resize_to_multiple_of: null}}"))
+    assert folder.base.chat_template.resize_to_multiple_of is None  # type: ignore[union-attr]
+    for form, expected in (("null", None), ("plain", "plain")):
+        assert suite_chat_template(load_suite(template_suite(tmp_path, form))) == expected
+    jinja = tmp_path / "t.jinja"
+    jinja.write_text("{{ messages }}")
+    assert suite_chat_template(load_suite(template_suite(tmp_path, str(jinja)))) == str(jinja)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("{clone: nowhere.json}", r"base\.chat_template\.clone: no such tokenizer folder or tokenizer_config"),
+    ("{clone: NOTEMPLATE}", r"base\.chat_template\.clone: .* holds no chat_template to clone"),
+    ("{clon: x.json}", r"base\.chat_template\.clon: unknown key \(write chat_template: \{clone: DIR_OR"),
+    ("{clone: x.json, resize_to_multiple_of: 0}", r"base\.chat_template\.resize_to_multiple_of: "),
+])
+def test_bad_clone_source_is_a_one_line_config_error(tmp_path: Path, value: str, message: str) -> None:
+    bare = tmp_path / "bare.json"
+    bare.write_text('{"eos_token": "</s>"}')
+    with pytest.raises(ConfigError, match=message) as err:
+        load_suite(template_suite(tmp_path, value.replace("NOTEMPLATE", str(bare))))
+    assert "\n" not in str(err.value)

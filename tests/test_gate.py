@@ -203,3 +203,38 @@ def test_only_the_selected_candidate_can_fail_a_comparison() -> None:
     assert comparison_outcome(res, selected, 0.25)[0] == "pass"  # within tolerance: CI high -0.2 > -0.25
     ppl = res.delta("mmlu").model_copy(update={"higher_is_better": False, "ci_low": 1.0, "ci_high": 5.0})
     assert comparison_outcome(res, ppl, 0.5)[0] == "fail" and comparison_outcome(res, ppl, 2.0)[0] == "pass"
+
+
+def with_template(findings: int) -> RunResults:
+    from harness.results import StopStats, TemplateInfo, TemplateParity
+
+    stops = [StopStats(model="base", items=40, stopped=0, end_of_turn=0, unterminated=40, max_new_tokens=40),
+             StopStats(model="ft", items=40, stopped=39, end_of_turn=38, unterminated=1, max_new_tokens=40)]
+    found = [Finding(check="parity_generation_prompt", severity="error", message="x")] * findings
+    info = TemplateInfo(source="tokenizer", template_sha256="0" * 64)
+    template = TemplateParity(template=info, compared=40, findings=found, stops=stops)
+    return results().model_copy(update={"template": template})
+
+
+@pytest.mark.parametrize(
+    ("expr", "findings", "passed", "observed"),
+    [
+        ("template.parity == 0", 0, True, 0.0),
+        ("template.parity == 0", 2, False, 2.0),
+        ("template.compared >= 40", 0, True, 40.0),
+        ("template.unterminated <= 1", 0, True, 1.0),
+        ("template.stop_rate >= 0.95", 0, True, 39 / 40),
+        ("template.end_of_turn_rate >= 0.96", 0, False, 38 / 40),
+        ("base:template.stop_rate >= 0.5", 0, False, 0.0),
+        ("template.bogus == 0", 0, False, None),
+        ("other:template.stop_rate >= 0", 0, False, None),
+    ],
+)
+def test_template_gates(expr: str, findings: int, passed: bool, observed: float | None) -> None:
+    (g,) = evaluate_gates(with_template(findings), [expr])
+    assert (g.passed, g.observed) == (passed, observed), g.message
+
+
+def test_template_gate_without_a_template_section_cannot_be_evaluated() -> None:
+    (g,) = evaluate_gates(results(), ["template.parity == 0"])
+    assert not g.passed and "no template section" in g.message

@@ -46,7 +46,8 @@ def test_version_1_files_read_unchanged_but_for_their_version(tmp_path: Path) ->
     old = raw("results.json")
     assert results.model_dump(mode="json") == {
         **old, "version": RESULTS_VERSION, "audit": {**old["audit"], "version": AUDIT_VERSION},
-        "sweep": {**old["sweep"], "version": SWEEP_VERSION}}
+        "sweep": {**old["sweep"], "version": SWEEP_VERSION},
+        "template": None}  # results 3: scored before the template section existed
     assert results.audit == audit  # the run's own audit.json, embedded
     assert results.sweep == sweep.model_copy(update={"base_loads": 1})  # the run loaded the base once
     # written again, it is a current file that reads back the same

@@ -59,8 +59,10 @@ reports its effective ``params``, and ``params.checks`` / ``params.check_params`
 add checks (a name or ``module:function``) and set their parameters.
 
 With a tokenizer, the chat-template audit's checks (``harness.audit.templates``)
-are merged in, its summary under ``summary["templates"]["train"]``. With a serving
-template as well (``harness audit --serving-template``, suite ``audit.serving_template``):
+are merged in, its summary under ``summary["templates"]["train"]``; with a tokenizer
+and an eval set, the template parity checks (``harness.audit.template_parity``:
+``parity_generation_prompt``, ``parity_generation_header``, ``parity_end_of_turn``) too.
+With a serving template as well (``harness audit --serving-template``, suite ``audit.serving_template``):
 
 =================  ========  ==========================================================
 serving_template   error     family of difference between the training render and the

@@ -26,6 +26,7 @@ from harness.audit.row_checks import run_row_checks
 from harness.audit.scan import ScanSpec
 from harness.audit.semantic import run_semantic
 from harness.audit.splits import FIELDS, SplitData, field_texts
+from harness.audit.template_parity import run_parity_audit
 from harness.audit.templates_bridge import run_template_audit
 from harness.data.record import Record
 from harness.progress import Steps
@@ -104,6 +105,7 @@ def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
         run_row_checks(timer, _splits(tr, ev), params, tokenizer)
         steps.done("per-row checks")
         run_semantic(timer, tr.data, ev.data if ev else None, params)
+        run_parity_audit(timer, tokenizer, eval, params.max_findings_per_check)
         run_template_audit(timer, tokenizer, train, params, steps)
     seconds = time.perf_counter() - start
     return AuditResult(findings=timer.findings, checks=timer.runs,

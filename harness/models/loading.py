@@ -1,4 +1,9 @@
-"""Load a base model (optionally 4-bit NF4), its tokenizer and chat template, and PEFT adapters."""
+"""Load a base model (optionally 4-bit NF4), its tokenizer and chat template, and PEFT adapters.
+
+A cloned chat template (:class:`~harness.models.templates.CloneSpec`) is applied in
+:func:`load_chat_tokenizer`, the one tokenizer loader every stage uses, so the ids are the
+same with or without the model; :func:`load_base` then resizes the embeddings to match.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,15 @@ import torch
 from harness.errors import AdapterError, ModelError
 from harness.io import sha256_file, sha256_text
 from harness.models.quirks import best_device, compute_dtype, disable_bnb_cpu_repack, quiet_peft_deprecations
-from harness.models.templates import resolve_template
+from harness.models.template_clone import (
+    ClonedTemplate,
+    CloneSourceError,
+    clone_template,
+    model_vocab_size,
+    read_clone_source,
+    resize_embeddings,
+)
+from harness.models.templates import CloneSpec, TemplateChoice, resolve_template
 
 
 @dataclass
@@ -28,10 +41,21 @@ class LoadedModel:
     base_hash: str
     stop_token_ids: list[int] = field(default_factory=list)
     adapters: dict[str, str] = field(default_factory=dict)  # name -> adapter weights hash
+    clone: ClonedTemplate | None = None  # set when the chat template was cloned from another model
 
 
-def load_tokenizer(path: str | Path, chat_template: str | None = None) -> tuple[Any, str, str]:
-    """Tokenizer with a pad token and a chat template; returns (tokenizer, template, source)."""
+@dataclass(frozen=True)
+class ChatTokenizer:
+    """A tokenizer with its chat template in place, and where the template came from."""
+
+    tokenizer: Any
+    template: str
+    source: str
+    clone: ClonedTemplate | None = None
+
+
+def load_chat_tokenizer(path: str | Path, chat_template: TemplateChoice = None) -> ChatTokenizer:
+    """Tokenizer with a pad token and the chosen chat template (cloned ones with their tokens)."""
     from transformers import AutoTokenizer
 
     try:
@@ -41,8 +65,21 @@ def load_tokenizer(path: str | Path, chat_template: str | None = None) -> tuple[
     if tok.pad_token is None:
         # Reusing unk (or eos) as pad is safe: padded positions are masked out of attention and loss.
         tok.pad_token = tok.unk_token if tok.unk_token is not None else tok.eos_token
-    template, source = resolve_template(tok, chat_template)
-    return tok, template, source
+    if not isinstance(chat_template, CloneSpec):
+        template, source = resolve_template(tok, chat_template)
+        return ChatTokenizer(tok, template, source)
+    try:
+        clone = clone_template(tok, read_clone_source(chat_template.source), rows=model_vocab_size(path),
+                               multiple=chat_template.resize_to_multiple_of)
+    except CloneSourceError as exc:
+        raise ModelError(str(exc)) from None
+    return ChatTokenizer(tok, str(tok.chat_template), f"clone of {chat_template.source}", clone)
+
+
+def load_tokenizer(path: str | Path, chat_template: TemplateChoice = None) -> tuple[Any, str, str]:
+    """:func:`load_chat_tokenizer` as (tokenizer, template, source)."""
+    loaded = load_chat_tokenizer(path, chat_template)
+    return loaded.tokenizer, loaded.template, loaded.source
 
 
 def quantization_config(device: torch.device) -> Any:
@@ -61,7 +98,7 @@ def load_base(
     path: str | Path,
     *,
     load_in_4bit: bool = True,
-    chat_template: str | None = None,
+    chat_template: TemplateChoice = None,
     stop_token_ids: list[int] | None = None,
     device: torch.device | None = None,
 ) -> LoadedModel:
@@ -69,7 +106,8 @@ def load_base(
     from transformers import AutoModelForCausalLM
 
     device = device or best_device()
-    tok, template, source = load_tokenizer(path, chat_template)
+    chat = load_chat_tokenizer(path, chat_template)
+    tok = chat.tokenizer
     kwargs: dict[str, Any] = {"dtype": compute_dtype(device)}
     if load_in_4bit:
         try:
@@ -85,12 +123,16 @@ def load_base(
         model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
     except Exception as exc:
         raise ModelError(f"{path}: cannot load model: {_first_line(exc)}") from None
+    if chat.clone is not None:
+        resize_embeddings(model, chat.clone)  # before .to(device): new rows move with the rest
     if not load_in_4bit:
         model = cast(Any, model).to(device)
     disable_bnb_cpu_repack(model)
     model.eval()
     if model.generation_config is not None:
         model.generation_config.pad_token_id = tok.pad_token_id
+        if chat.clone is not None:
+            model.generation_config.eos_token_id = chat.clone.end_of_turn_id
     stops = list(stop_token_ids or [])
     if tok.eos_token_id is not None and tok.eos_token_id not in stops:
         stops.append(tok.eos_token_id)
@@ -99,10 +141,11 @@ def load_base(
         tokenizer=tok,
         device=device,
         quantized=load_in_4bit,
-        template=template,
-        template_source=source,
+        template=chat.template,
+        template_source=chat.source,
         base_hash=model_hash(path),
         stop_token_ids=stops,
+        clone=chat.clone,
     )
 
 

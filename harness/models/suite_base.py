@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from harness.config import SuiteConfig
 from harness.models.loading import LoadedModel, load_base
+from harness.models.templates import CloneSpec, TemplateChoice
 
 
-def suite_chat_template(suite: SuiteConfig) -> str | None:
+def suite_chat_template(suite: SuiteConfig) -> TemplateChoice:
     """``base.chat_template`` as the loaders take it: a .jinja path resolved against the suite file,
-    or ``"plain"``, or None for the tokenizer's own."""
+    ``"plain"``, None for the tokenizer's own, or a :class:`CloneSpec` with its source resolved."""
     tmpl = suite.base.chat_template
-    return str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
+    if tmpl is None or tmpl == "plain":
+        return tmpl
+    if isinstance(tmpl, str):
+        return str(suite.resolve(tmpl))
+    return CloneSpec(suite.resolve(tmpl.clone), tmpl.resize_to_multiple_of)
 
 
 def load_suite_base(suite: SuiteConfig) -> LoadedModel:

@@ -1,4 +1,11 @@
-"""Chat templates: the tokenizer's own, or the documented plain template for base models without one.
+"""Chat templates: the tokenizer's own, the documented plain template, a .jinja file, or a clone.
+
+A template choice (:data:`TemplateChoice`) is what a suite's ``base.chat_template`` says,
+with paths resolved: None (the tokenizer's own, else plain), ``"plain"``, a .jinja path,
+or a :class:`CloneSpec` (another model's template and special tokens; see
+:mod:`harness.models.template_clone`). Every stage turns a suite into its choice with
+:func:`harness.models.suite_base.suite_chat_template`, so training, scoring, the audit and
+export load the same tokenizer.
 
 The plain template (``PLAIN_TEMPLATE``) renders::
 
@@ -11,6 +18,7 @@ so ``return_assistant_tokens_mask`` works with it too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,25 @@ PLAIN_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}"
 )
+
+
+@dataclass(frozen=True)
+class CloneSpec:
+    """Clone the chat template and special tokens of ``source`` (a tokenizer folder or config file)."""
+
+    source: Path
+    resize_to_multiple_of: int | None = 64
+
+
+TemplateChoice = str | CloneSpec | None
+CLONE_PREFIX = "clone:"
+
+
+def parse_choice(text: str | None) -> TemplateChoice:
+    """A command-line ``--chat-template``: ``plain``, a .jinja path, or ``clone:DIR_OR_FILE``."""
+    if text and text.startswith(CLONE_PREFIX):
+        return CloneSpec(Path(text.removeprefix(CLONE_PREFIX)))
+    return text
 
 
 def resolve_template(tokenizer: Any, choice: str | None) -> tuple[str, str]:

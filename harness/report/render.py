@@ -11,6 +11,7 @@ import jinja2
 from harness.io import atomic_write_text
 from harness.report import plots
 from harness.report.judge_views import judge_problems, judge_rows
+from harness.report.token_view import token_views
 from harness.report.views import (
     compare_groups,
     finding_rows,
@@ -96,6 +97,8 @@ def render_run(
         ),
         judge_rows=judge_rows(results.judges),
         judge_problems=judge_problems(results.judges),
+        template=results.template,
+        token_views=token_views(results.template),
         **_audit_context(results.audit),
     )
     atomic_write_text(path, html)

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.audit.template_parity import template_hash
 from harness.config import SuiteConfig
 from harness.errors import ConfigError
 from harness.io import sha256_text
@@ -40,6 +41,7 @@ from harness.score.models import ModelPool, check_adapter_dir
 from harness.score.perplexity import Prepared, prepare
 from harness.score.plan import BASE, Identity, ScorePlan, adapter_hashes, identify, make_plan
 from harness.score.scoring import ItemTable, score_items
+from harness.score.template_checks import ScorerParity, prompt_parity, template_parity
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class RawRun:
     forward_passes: dict[str, int]
     base_loads: int
     hashes: dict[str, str]
+    parity: ScorerParity | None = None
 
 
 def evaluate(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
@@ -90,6 +93,7 @@ def run_models(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
     ident = identify(suite, loaded)
     hashes = adapter_hashes(paths)
     inputs = prepare_inputs(plan, ident)
+    parity = prompt_parity(plan, ident, inputs.prompts) if plan.generation else None
     jobs = build_jobs(suite, plan, ident, inputs, progress=progress)
     pool = ModelPool(suite, loaded, paths, hashes)
     store = ScoreCache(cache_path) if cache_path is not None and suite.score.cache else None
@@ -108,7 +112,10 @@ def run_models(suite: SuiteConfig, adapters: Mapping[str, str | Path], *,
         total, each = sum(forward.values()), ", ".join(f"{name} {n}" for name, n in forward.items())
         summary("score", f"{len(names)} models, " + (f"{total} forward passes ({each})" if total
                                                       else "every result from the cache"))
-    return RawRun(plan, inputs, raw, forward, pool.loads, evaluation_hashes(plan, ident, hashes, jobs))
+    hashes = evaluation_hashes(plan, ident, hashes, jobs)
+    if parity is not None:
+        hashes["template"] = template_hash(parity.template)
+    return RawRun(plan, inputs, raw, forward, pool.loads, hashes, parity)
 
 
 def summarize(suite: SuiteConfig, run: RawRun) -> Evaluation:
@@ -123,9 +130,12 @@ def summarize(suite: SuiteConfig, run: RawRun) -> Evaluation:
     scored = [_score(run, raw) for raw in raws]
     items, values = scored[0]
     candidates = [name for name in run.raw if name != BASE]
+    template = (template_parity(run.parity, raws[0], max_new_tokens=suite.score.max_new_tokens)
+                if run.parity is not None else None)
     if len(scored) == 1:
         return Evaluation(models=_metrics(values), comparisons=_compare(suite, values, candidates),
-                          items=items, forward_passes=dict(run.forward_passes), hashes=dict(run.hashes))
+                          items=items, forward_passes=dict(run.forward_passes), hashes=dict(run.hashes),
+                          template=template)
     seeds = [suite.score.seed + k for k in range(len(scored))]
     repeats = [RepeatRun(seed=seed, models=_metrics(v), comparisons=_compare(suite, v, candidates))
                for seed, (_, v) in zip(seeds, scored, strict=True)]
@@ -134,7 +144,7 @@ def summarize(suite: SuiteConfig, run: RawRun) -> Evaluation:
                      for metric in per} for name, per in repeats[0].models.items()}
     return Evaluation(models=models, comparisons=_compare(suite, pooled, candidates, pooled=True),
                       items=items, forward_passes=dict(run.forward_passes), hashes=dict(run.hashes),
-                      repeats=repeats)
+                      repeats=repeats, template=template)
 
 
 def _score(run: RawRun, raw: Mapping[str, Mapping[str, Values]]

@@ -1,11 +1,11 @@
 """Generation settings for scoring, and batched generation (greedy by default, sampled on request).
 
-Greedy decoding goes through :func:`harness.models.generation.generate` (chat
-template with ``add_generation_prompt``, left padding, stop at the first stop
-token). Sampled decoding (``temperature > 0``) uses the same prompts and
-padding with ``do_sample=True`` and a fixed torch seed; its outputs are not
-deterministic across machines, so the cache never stores them unless the suite
-asks (``cache_sampled``).
+Both go through :func:`harness.models.generation.generate_rows` (the chat
+template's generation prompt from :mod:`harness.models.template_ids`, left
+padding, cut at the first stop token, and which stop token ended each answer).
+Sampled decoding (``temperature > 0``) adds ``do_sample=True`` under a fixed torch
+seed per batch; its outputs are not deterministic across machines, so the cache
+never stores them unless the suite asks (``cache_sampled``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 import torch
 
 from harness.config import ScoreConfig
-from harness.data.labels import RenderError, render
+from harness.data.labels import RenderError
 from harness.data.record import Record
-from harness.models.generation import encode_rendered, generate
+from harness.models.generation import Generated, generate_rows
+from harness.models.template_ids import generation_prompt_text
 from harness.progress import progress_bar
 
 
@@ -47,6 +48,7 @@ class GenerationSettings:
         out.pop("cache_sampled")
         out["stop_token_ids"] = list(self.stop_token_ids)
         out["decoding"] = "sampled" if self.sampled else "greedy"
+        out["record"] = "output+stop"  # cached entries also say which stop token ended the answer
         return out
 
 
@@ -77,49 +79,28 @@ def render_prompts(tokenizer: Any, records: Sequence[Record]) -> tuple[dict[int,
     failed: dict[int, str] = {}
     for pos, rec in enumerate(records):
         try:
-            head = rec.messages[: len(rec.prompt_turns)]
-            prompts[pos] = render(tokenizer, head, add_generation_prompt=True)
+            prompts[pos] = generation_prompt_text(tokenizer, rec)
         except RenderError as exc:
             failed[pos] = f"template error: {exc}"
     return prompts, failed
 
 
 def generate_outputs(model: Any, tokenizer: Any, prompts: Sequence[str], settings: GenerationSettings, *,
-                     progress: bool = False, label: str = "generate") -> list[str]:
-    """Continuations of rendered prompts, in order, cut at the first stop token."""
-    outputs: list[str] = []
+                     progress: bool = False, label: str = "generate") -> list[Generated]:
+    """Continuations of rendered prompts, in order, cut at the first stop token (and which one)."""
+    outputs: list[Generated] = []
+    sampling = {"temperature": settings.temperature, "top_p": settings.top_p} if settings.sampled else None
     with progress_bar(progress) as bar:
         task = bar.add_task(label, total=len(prompts))
         for start in range(0, len(prompts), settings.batch_size):
             batch = list(prompts[start : start + settings.batch_size])
-            if settings.sampled:
-                outputs += _sampled(model, tokenizer, batch, settings, seed=settings.seed + start)
-            else:
-                outputs += generate(model, tokenizer, batch, max_new_tokens=settings.max_new_tokens,
-                                    stop_token_ids=settings.stop_token_ids, batch_size=settings.batch_size)
+            if sampling:
+                torch.manual_seed(settings.seed + start)  # a batch's samples depend on its seed only
+            outputs += generate_rows(model, tokenizer, batch, max_new_tokens=settings.max_new_tokens,
+                                     stop_token_ids=settings.stop_token_ids, batch_size=settings.batch_size,
+                                     sampling=sampling)
             bar.advance(task, len(batch))
     return outputs
-
-
-@torch.inference_mode()
-def _sampled(model: Any, tokenizer: Any, prompts: list[str], settings: GenerationSettings,
-             seed: int) -> list[str]:
-    device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id
-    batch = [encode_rendered(tokenizer, p) for p in prompts]
-    width = max(len(ids) for ids in batch)
-    input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch], device=device)
-    attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch], device=device)
-    torch.manual_seed(seed)  # a batch's samples depend on its seed only, not on earlier batches
-    out = model.generate(input_ids=input_ids, attention_mask=attention,
-                         max_new_tokens=settings.max_new_tokens, do_sample=True,
-                         temperature=settings.temperature, top_p=settings.top_p,
-                         eos_token_id=list(settings.stop_token_ids), pad_token_id=pad)
-    texts = []
-    for row in out[:, width:].tolist():
-        cut = next((i for i, t in enumerate(row) if t in settings.stop_token_ids), len(row))
-        texts.append(tokenizer.decode(row[:cut], skip_special_tokens=True))
-    return texts
 
 
 __all__ = ["GenerationSettings", "generate_outputs", "generation_settings_key", "render_prompts",

@@ -41,7 +41,8 @@ def generation_job(prompts: Mapping[str, str], settings: GenerationSettings, *, 
     def compute(lm: LoadedModel, ids: list[str]) -> Values:
         outs = generate_outputs(lm.model, lm.tokenizer, [prompts[i] for i in ids], settings,
                                 progress=progress, label="generate")
-        return {i: {"output": o} for i, o in zip(ids, outs, strict=True)}
+        return {i: {"output": g.text, "stop": g.stop, "new_tokens": g.new_tokens}
+                for i, g in zip(ids, outs, strict=True)}
 
     return Job("gen", generation_settings_key(settings), {i: sha256_text(p) for i, p in prompts.items()},
                compute, cacheable=settings.cacheable)

@@ -15,8 +15,10 @@ from harness.config import SuiteConfig
 from harness.data import load_records
 from harness.data.record import Record
 from harness.io import sha256_file, sha256_text
-from harness.models.loading import LoadedModel, adapter_hash, load_tokenizer, model_hash
+from harness.models.loading import LoadedModel, adapter_hash, load_chat_tokenizer, model_hash
 from harness.models.quirks import best_device, compute_dtype
+from harness.models.suite_base import suite_chat_template
+from harness.models.template_clone import ClonedTemplate
 from harness.score.cache import ModelIdentity
 from harness.score.exact import Normalizer
 from harness.score.format import FormatChecks
@@ -89,6 +91,8 @@ class Identity:
     quantization: str
     tokenizer_hash: str
     stop_token_ids: tuple[int, ...]
+    template_source: str = ""
+    clone: ClonedTemplate | None = None
 
     def model(self, adapter: str = "none") -> ModelIdentity:
         return ModelIdentity(self.base_hash, self.quantization, self.tokenizer_hash, adapter)
@@ -101,15 +105,17 @@ def identify(suite: SuiteConfig, loaded: LoadedModel | None) -> Identity:
         tok, template, base = loaded.tokenizer, loaded.template, loaded.base_hash
         quant = quantization_label(loaded.quantized, loaded.device.type, str(_dtype(loaded.model)))
         stops = tuple(loaded.stop_token_ids)
+        source, clone = loaded.template_source, loaded.clone
     else:
-        tmpl = suite.base.chat_template
-        choice = str(suite.resolve(tmpl)) if tmpl and tmpl != "plain" else tmpl
-        tok, template, _ = load_tokenizer(path, choice)
+        chat = load_chat_tokenizer(path, suite_chat_template(suite))
+        tok, template, source, clone = chat.tokenizer, chat.template, chat.source, chat.clone
         base = model_hash(path)
         device = best_device()
         quant = quantization_label(suite.base.load_in_4bit, device.type, str(compute_dtype(device)))
         stops = stop_ids(tok, suite.base.stop_token_ids)
-    return Identity(tok, template, base, quant, tokenizer_hash(path, tok, template), stops)
+    # A clone changes ids beyond the template text (added tokens, padding): its fingerprint is keyed too.
+    keyed = template if clone is None else f"{template}\x00{clone.fingerprint()}"
+    return Identity(tok, template, base, quant, tokenizer_hash(path, tok, keyed), stops, source, clone)
 
 
 def quantization_label(four_bit: bool, device: str, dtype: str) -> str:

@@ -100,8 +100,10 @@ def _eval_rows(table: ItemTable, name: str, kinds: Mapping[str, Values], acc: _A
         scores: dict[str, float] = {}
         reasons: dict[str, str] = {}
         if plan.generation:
+            ended = gen.get(item, {}).get("stop")
             scores, reasons = generation_scores(
-                plan, output, MetricItem(item, prompt=rec.prompt, reference=rec.response, record=rec))
+                plan, output, MetricItem(item, prompt=rec.prompt, reference=rec.response, record=rec,
+                                         stop=ended if isinstance(ended, int) else None))
             if item in table.prompt_errors:
                 reasons["generation"] = table.prompt_errors[item]
             for metric, value in scores.items():

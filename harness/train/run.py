@@ -109,12 +109,13 @@ def train_trial(
 
     out.mkdir(parents=True, exist_ok=True)
     set_seed(spec.seed)  # fresh LoRA init is drawn from this seed: same seed, same curve
+    token_ids = _token_ids(loaded, spec)
     with quiet_peft_deprecations():
-        peft_model = get_peft_model(loaded.model, lora_config(spec, _token_ids(loaded, spec)))
+        peft_model = get_peft_model(loaded.model, lora_config(spec, token_ids))
     disable_bnb_cpu_repack(peft_model)
     trainable, total = _param_counts(peft_model)
     timer = StepTimer()
-    trainer_cls = plain_loss_trainer() if spec.trainable_tokens else SFTTrainer
+    trainer_cls = plain_loss_trainer() if token_ids else SFTTrainer
     trainer = trainer_cls(
         model=peft_model,
         args=sft_config(spec, sweep, out, loaded.device),
@@ -136,7 +137,11 @@ def train_trial(
             trainer.train(resume_from_checkpoint=last)
         wall = time.perf_counter() - start
         adapter_dir = out / "adapter"
-        peft_model.save_pretrained(str(adapter_dir))
+        # A cloned template's resized embeddings are rebuilt exactly by load_base (mean-initialized
+        # rows), and their trained rows are the adapter's trainable tokens: peft need not save a
+        # full copy of the embedding matrix with every adapter.
+        embeddings = "auto" if loaded.clone is None else False
+        peft_model.save_pretrained(str(adapter_dir), save_embedding_layers=embeddings)
         history = trainer.state.log_history
         tokens = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
     finally:
@@ -189,8 +194,9 @@ def resumable_checkpoint(folder: Path) -> str | None:
 
 
 def _token_ids(loaded: LoadedModel, spec: TrialSpec) -> list[int]:
-    """Vocabulary ids of ``spec.trainable_tokens`` (tokens whose embedding rows are trained)."""
-    ids = []
+    """Vocabulary ids of ``spec.trainable_tokens`` (tokens whose embedding rows are trained), plus
+    the tokens a cloned chat template added: their rows are new and must be learned."""
+    ids = list(loaded.clone.added) if loaded.clone is not None else []
     unk = loaded.tokenizer.unk_token_id
     for token in spec.trainable_tokens:
         tid = loaded.tokenizer.convert_tokens_to_ids(token)
@@ -200,7 +206,7 @@ def _token_ids(loaded: LoadedModel, spec: TrialSpec) -> list[int]:
                 key="sweep.trainable_tokens",
             )
         ids.append(int(tid))
-    return ids
+    return list(dict.fromkeys(ids))  # order kept: it is the order of peft's trainable rows
 
 
 def _param_counts(model: Any) -> tuple[int, int]:

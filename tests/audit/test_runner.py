@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.audit import AuditParams, BenchmarkDoc, run_audit
+from harness.audit.template_parity import CHECKS as PARITY_CHECKS
 from harness.data import load_records
 from harness.results import AuditResult, CheckRun, Finding
 
@@ -28,7 +29,8 @@ def test_every_check_reports_and_clean_real_data_has_no_errors(mmlu_docs: list[B
     result = run_audit(records[:150], records[150:], benchmarks={"mmlu": mmlu_docs}, params=params,
                        progress=False)
     assert [c.check for c in result.checks][: len(CHECKS)] == CHECKS
-    assert result.checks[-1].check == "templates" and "skipped" in result.checks[-1].params
+    tail = {c.check: c.params.get("skipped") for c in result.checks[-4:]}
+    assert tail == dict.fromkeys([*PARITY_CHECKS, "templates"], "no tokenizer given")
     semantic = [c for c in result.checks if c.check.startswith("semantic_")]
     assert [c.check for c in semantic] == ["semantic_leakage", "semantic_duplicates"]
     assert all("not enabled" in c.params["skipped"] for c in semantic)
@@ -97,5 +99,6 @@ def test_template_audit_missing_is_reported(alpaca_pairs: list[tuple[str, str]],
 def test_progress_bars_do_not_break_the_run(alpaca_pairs: list[tuple[str, str]], records_of: Callable,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     result = run_audit(records_of(alpaca_pairs[:20]), params=AuditParams(workers=1), progress=True)
-    assert len(result.checks) == len(CHECKS) + 3  # + two semantic checks (off) + templates
+    # + two semantic checks (off), the parity checks (no tokenizer) and templates
+    assert len(result.checks) == len(CHECKS) + 3 + len(PARITY_CHECKS)
     assert capsys.readouterr().err == ""  # progress is drawn on a terminal only: nothing left in a log

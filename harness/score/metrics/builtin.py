@@ -44,6 +44,11 @@ def regex_match(output: str, settings: MetricSettings) -> Score:
     return Score(*settings.formats.regex_match(output))
 
 
+def stop_rate(output: str, stop: int | None) -> bool:
+    """The answer ended at a stop token (the template's end-of-turn), not at ``max_new_tokens``."""
+    return stop is not None
+
+
 def _per_output(fn: Callable[..., Any], selector: str, *, binary: bool, description: str) -> MetricSpec:
     spec = spec_from_function(fn, binary=binary, description=description)
     return replace(spec, selector=selector, builtin=True)
@@ -80,6 +85,9 @@ BUILTINS = (
     _per_output(regex_match, "regex", binary=True,
                 description="fraction of outputs fully matching score.regex"),
     _mmlu("mmlu/<subject>", "the same, per subject", family=True),
+    _per_output(stop_rate, "stop_rate", binary=True,
+                description="fraction of answers that ended at a stop token (the template's end-of-turn) "
+                            "instead of running to max_new_tokens"),
 )
 
 

@@ -43,7 +43,7 @@ Job = Literal["generation", "nll-eval", "nll-general", "mmlu"]
 FLIP_MARGIN = 0.1  # a 0-1 score moving by more than this flips the item
 PPL_FLIP_RATIO = 0.10  # an item's own perplexity rising (falling) by more than 10% flips it
 # The parameters a per-item compute may take, each filled from the item (or the suite's settings).
-READABLE = ("output", "reference", "prompt", "item", "record", "meta", "settings")
+READABLE = ("output", "reference", "prompt", "item", "record", "meta", "settings", "stop")
 _TRANSFORMS: dict[str, Transform] = {"mean": identity, "percent": percent, "perplexity": exp}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -59,12 +59,14 @@ class Score:
 @dataclass(frozen=True)
 class MetricItem:
     """The eval item a metric scores: ``prompt`` is the record's prompt side as plain text (not the
-    chat-template rendering), ``reference`` its final assistant turn, ``record`` the whole record."""
+    chat-template rendering), ``reference`` its final assistant turn, ``record`` the whole record,
+    ``stop`` the stop token id that ended the output (None: it ran to ``max_new_tokens``)."""
 
     item_id: str
     prompt: str
     reference: str
     record: Record | None = None
+    stop: int | None = None
 
     @property
     def meta(self) -> Mapping[str, str]:
@@ -132,7 +134,7 @@ class MetricSpec:
         if self.compute is None:
             raise TypeError(f"metric {self.name!r} is computed by its {self.job} job, not per output")
         given = {"output": output, "reference": item.reference, "prompt": item.prompt, "item": item,
-                 "record": item.record, "meta": item.meta, "settings": settings}
+                 "record": item.record, "meta": item.meta, "settings": settings, "stop": item.stop}
         return as_score(self.compute(**{k: given[k] for k in self.reads}))
 
     def row_value(self, item_id: str, scores: Mapping[str, float]) -> tuple[float, float | None] | None:

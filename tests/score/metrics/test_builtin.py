@@ -28,7 +28,7 @@ def test_selectors_and_what_each_yields(registry: MetricRegistry) -> None:
     assert yields == {
         "exact_match": ["exact_match"], "json": ["json_valid"], "f1": ["f1"], "rouge_l": ["rouge_l"],
         "perplexity": ["eval_perplexity", "general_perplexity"], "mmlu": ["mmlu", "mmlu/<subject>"],
-        "schema": ["schema_valid"], "regex": ["regex_match"]}
+        "schema": ["schema_valid"], "regex": ["regex_match"], "stop_rate": ["stop_rate"]}
     assert all(m.builtin for m in registry.specs())
 
 
@@ -38,6 +38,7 @@ def test_selectors_and_what_each_yields(registry: MetricRegistry) -> None:
     ("eval_perplexity", "perplexity", False, False, "nll-eval"),
     ("general_perplexity", "perplexity", False, False, "nll-general"),
     ("mmlu", "percent", True, True, "mmlu"), ("mmlu/formal_logic", "percent", True, True, "mmlu"),
+    ("stop_rate", "mean", True, True, "generation"),
 ])
 def test_how_each_is_aggregated_and_compared(registry: MetricRegistry, name: str, aggregation: str,
                                              higher: bool, binary: bool, job: str) -> None:
@@ -66,6 +67,15 @@ def test_per_output_builtins_read_the_suites_settings(registry: MetricRegistry) 
     assert registry.get("regex_match").score("{x}", item, settings) == Score(1.0)
     with pytest.raises(TypeError, match="computed by its mmlu job"):
         registry.get("mmlu").score("A", item, settings)
+
+
+def test_stop_rate_reads_how_the_output_ended(registry: MetricRegistry) -> None:
+    spec = registry.get("stop_rate")
+    assert spec.reads == ("output", "stop")
+    ended = MetricItem("eval/0", prompt="q", reference="r", stop=514)
+    ran_on = MetricItem("eval/0", prompt="q", reference="r")
+    assert spec.score("r", ended, MetricSettings()) == Score(1.0)
+    assert spec.score("r", ran_on, MetricSettings()) == Score(0.0)
 
 
 def test_readme_lists_the_registry(registry: MetricRegistry) -> None:

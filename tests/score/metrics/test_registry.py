@@ -55,7 +55,7 @@ def test_unknown_selector_names_the_known_ones_and_the_nearest(registry: MetricR
         registry.select("exct_match")
     assert str(err.value) == (
         "unknown metric 'exct_match'; did you mean 'exact_match'? Available: exact_match, f1, json, mmlu, "
-        "perplexity, regex, rouge_l, schema (or module:function for your own)")
+        "perplexity, regex, rouge_l, schema, stop_rate (or module:function for your own)")
     with pytest.raises(UnknownMetricError, match=r"^unknown metric 'zzz'\. Available: exact_match, f1"):
         registry.select("zzz")
 
