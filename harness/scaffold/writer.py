@@ -8,12 +8,14 @@ record of the choices as well as a suite.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness.scaffold.probe import Lengths
 from harness.scaffold.profile import DataProfile
+
+if TYPE_CHECKING:  # probe imports torch: not needed to write text
+    from harness.scaffold.probe import Lengths
 
 
 @dataclass(frozen=True)
