@@ -81,11 +81,15 @@ def _records(texts: Sequence[str]) -> list[Any]:
             for i, t in enumerate(texts)]
 
 
+OVERLAP = {"max": 0.8}  # --max-word-overlap: the audit's semantic_max_word_overlap
+
+
 def audit_pairs(pairs: Sequence[Pair], threshold: float | None) -> tuple[Any, float]:
     """The audit of side 1 (train) against side 2 (eval); no semantic check when threshold is None."""
     from harness.audit import AuditParams, run_audit
 
-    params = AuditParams(workers=1, semantic=threshold is not None, semantic_threshold=threshold or 0.9)
+    params = AuditParams(workers=1, semantic=threshold is not None, semantic_threshold=threshold or 0.9,
+                         semantic_max_word_overlap=OVERLAP["max"])
     start = time.perf_counter()
     result = run_audit(_records([a for _, a, _ in pairs]), _records([b for _, _, b in pairs]),
                        params=params, progress=False)
@@ -162,7 +166,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verify", type=int, default=300, help="pairs per dataset re-audited at the choice")
     parser.add_argument("--max-false-alarm", type=float, default=0.10)
+    parser.add_argument("--max-word-overlap", type=float, default=0.8,
+                        help="pairs sharing more words go to the lexical checks (1.0: only equal word sets)")
     args = parser.parse_args(argv)
+    OVERLAP["max"] = args.max_word_overlap
 
     root = realdata_dir() / "dedup"
     data = {
@@ -206,6 +213,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     per_threshold = {f"{t:.2f}": {"mrpc": sweeps["MRPC"][t], "paws": sweeps["PAWS"][t]} for t in THRESHOLDS}
     ratio = round(anchor / max(ours, 1e-9), 4)
     return {"ours_s": round(ours, 3), "anchor_s": round(anchor, 3), "ratio": ratio,
+            "max_word_overlap": args.max_word_overlap,
             "identical": identical, "threshold": chosen, "pairs": {k: len(v) for k, v in data.items()},
             "per_threshold": per_threshold,
             "mrpc_at_threshold": sweeps["MRPC"][chosen] if chosen is not None else None,

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def harness(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,9 @@ def test_run_and_eval_write_junit_and_summary_passing_then_failing(tiny: Path) -
                  "--summary-md", str(tiny / "ok.md"), cwd=tiny, env=env)
     assert ok.returncode == 0, ok.stderr[-3000:]
     cases = _junit(tiny / "ok.xml")
-    assert {"gate[exact_match >= 0.0]", "gate[audit.leakage == 0]", "audit[leakage]", "compare[exact_match b]"} \
-        <= set(cases)
+    names = {"gate[exact_match >= 0.0]", "gate[audit.leakage == 0]", "audit[leakage]",
+             "compare[exact_match b]"}
+    assert names <= set(cases)
     assert not [n for n, c in cases.items() if c.find("failure") is not None]
     summary = (tiny / "ok.md").read_text()
     assert "✅ PASSED" in summary and "| ✅ | audit.leakage == 0 |" in summary
@@ -116,7 +117,8 @@ def test_init_refuses_to_overwrite_before_any_work(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"harness: error: {suite}: exists; harness init never overwrites (choose another --out, or move it)"]
     (tmp_path / "new-eval.jsonl").write_text("x\n")  # a split file it would write exists too
-    proc = harness("init", "--model", "m", "--train", "t.jsonl", "--out", str(tmp_path / "new.yaml"), cwd=tmp_path)
+    proc = harness("init", "--model", "m", "--train", "t.jsonl", "--out", str(tmp_path / "new.yaml"),
+                   cwd=tmp_path)
     assert proc.returncode == 2 and "new-eval.jsonl: exists" in proc.stderr
     assert not (tmp_path / "new.yaml").exists()
 

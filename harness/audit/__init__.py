@@ -23,7 +23,41 @@ document's number in the loaded benchmark). Every check appears in ``checks``
 even when it found nothing; a check that could not run says why in
 ``params.skipped``. Check names and severities:
 
-=====================  ========  ===================================================
+=====================  ========  ==========================================================
+check                  severity  one finding per
+=====================  ========  ==========================================================
+exact_duplicates       warning   cluster of rows equal after NFKC + casefold + whitespace
+near_duplicates        warning   cluster (MinHash LSH, exact Jaccard >= threshold, union-find)
+leakage                error     eval row leaking into train (exact / near_duplicate / ngram,
+                                 on prompt / response / record)
+contamination          error     train or eval row holding benchmark items (per benchmark)
+empty_target           error     row with an empty or whitespace-only target
+short_target           warning   a few words where the instruction asks for long-form text, or
+                                 one word that only opens a sentence ("The")
+length_outlier         warning   target length beyond the robust z-score limit
+format_outlier         warning   target off the set's shared format (JSON object, label set)
+placeholder_input      warning   a "no input" marker as the input (<noinput>, No input., N/A)
+placeholder_output     error     a marker as the target (<nooutput>, N/A, None)
+inconsistent_markers   warning   (per set) "no input" spelled several ways, with counts
+non_text_task          warning   instruction asking for an image, audio, video or 3D model
+dangling_input         warning   a URL or attachment placeholder as the whole input
+repetition             warning   Gopher's repetition statistics beyond their limits; end loops
+cut_off_response       warning   response stopping mid-sentence/word, in an open fence, bracket
+                                 or list, or exactly at a generator token limit
+refusal                warning   refusals and "As an AI language model" boilerplate (counted)
+control_characters     warning   stray control characters, DEL, C1 controls, U+FFFD
+literal_escapes        warning   "\\n", "\\u00e9" written out in prose
+mojibake               warning   UTF-8 read as cp1252 ("Ã©", "â€™")
+semantic_leakage       warning   eval row whose prompt or response paraphrases train rows'
+                                 (opt-in, extra ``semantic``: all-MiniLM-L6-v2 cosine, per field)
+semantic_duplicates    warning   cluster of train prompts saying the same thing (opt-in)
+=====================  ========  ==========================================================
+
+The rows from ``empty_target`` to ``mojibake`` are the registry's built-in
+per-row checks (:mod:`harness.audit.checks`, :mod:`harness.audit.defects`): each
+reports its effective ``params``, and ``params.checks`` / ``params.check_params``
+add checks (a name or ``module:function``) and set their parameters.
+
 With a tokenizer, the chat-template audit's checks (``harness.audit.templates``)
 are merged in, its summary under ``summary["templates"]["train"]``; with a tokenizer
 and an eval set, the template parity checks (``harness.audit.template_parity``:

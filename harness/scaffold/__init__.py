@@ -29,6 +29,7 @@ from harness.scaffold.profile import DataProfile, profile
 from harness.scaffold.writer import SuitePlan, SweepPlan, suite_text
 
 GENERAL_TEXTS = 48
+CPU_TOKENS = 120 * 8 * 128  # a CPU sweep trains on at most this many tokens (the demo's size)
 FORGET_SHARE = 0.25  # the canary allows the general perplexity to rise by this share of the base's
 SPLIT_SEED = 0
 PRIMARY = {"json": "json_valid", "labels": "exact_match", "free_text": "eval_perplexity"}
@@ -66,19 +67,21 @@ def _targets(out: Path, need_split: bool, need_general: bool) -> dict[str, Path]
     return files
 
 
-def _write_rows(path: Path, source: Path, positions: Sequence[int]) -> None:
+def _rows_text(source: Path, positions: Sequence[int]) -> str:
     """The rows at ``positions`` of ``source``, as they are there, one JSON object per line."""
     keep = set(positions)
     rows = [row for i, (_, row) in enumerate(raw_rows(source)) if i in keep]
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+    return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
 
 
-def plan_sweep(n_params: int, gpu: bool, rows: int, modules: list[str] | str) -> SweepPlan:
-    """A sweep sized for the machine: one trial on CPU (two on a GPU), about two epochs, capped."""
+def plan_sweep(n_params: int, gpu: bool, rows: int, modules: list[str] | str,
+               seq_len: int = 128) -> SweepPlan:
+    """A sweep sized for the machine: one trial on CPU (two on a GPU), about two epochs, capped by a
+    step count and, on CPU, by a token budget (``seq_len`` tokens per example at most)."""
     lr = 1e-2 if n_params < 20e6 else 2e-3 if n_params < 500e6 else 2e-4
     small = n_params < 100e6
     batch = 16 if gpu else 8 if small else 2
-    cap = 400 if gpu else 120 if small else 20
+    cap = 400 if gpu else min(120 if small else 20, CPU_TOKENS // (batch * seq_len))
     steps = max(20, min(cap, math.ceil(2 * rows / batch)))
     ranks = [8, 16] if gpu else [8]
     trials = [{"name": f"r{r}-attn", "r": r, "lora_alpha": 2 * r, "target_modules": modules} for r in ranks]
@@ -109,59 +112,72 @@ def init_suite(*, model: str, train: Path, out: Path, eval: Path | None = None, 
     return _build(model, train, out, eval, general, records, data, files, say)
 
 
+@dataclass(frozen=True)
+class _Side:
+    """One data decision: the suite's path(s), the comment saying why, the files to write (path, text)."""
+
+    paths: tuple[str, ...]
+    note: str
+    files: tuple[tuple[Path, str], ...] = ()
+
+
+def _eval_side(train: Path, eval: Path | None, records: list[Record], files: dict[str, Path],
+               say: Callable[[str], None]) -> _Side:
+    folder = files["suite"].parent
+    if eval is not None:
+        return _Side((_rel(train, folder), _rel(eval, folder)), f"The eval set is {eval.name}, as given.")
+    from harness.scaffold.split import held_out_split
+
+    split = held_out_split(records, seed=SPLIT_SEED)
+    say(f"split: held out {len(split.eval)} of {len(records)} rows -> {files['eval']} "
+        f"(train: {len(split.train)} rows -> {files['train']}); leakage check: 0 rows")
+    note = (f"No eval file was given: {len(split.eval)} rows of {train.name} are held out "
+            f"(seed {split.seed}),\n{split.clusters} duplicate clusters kept on one side, "
+            f"{split.moved_back} rows the leakage check flagged moved back to train:\n"
+            "the audit's leakage check passes on this split.")
+    writes = tuple((files[side], _rows_text(train, getattr(split, side))) for side in ("train", "eval"))
+    return _Side((_rel(files["train"], folder), _rel(files["eval"], folder)), note, writes)
+
+
+def _general_side(general: Path | None, texts: Sequence[str], files: dict[str, Path],
+                  say: Callable[[str], None]) -> _Side:
+    folder = files["suite"].parent
+    if general is not None:
+        return _Side((_rel(general, folder),),
+                     "Forgetting canary: general text the base should keep modelling, as given.")
+    say(f"general: {len(texts)} texts sampled from the base -> {files['general']}")
+    note = (f"Forgetting canary: {len(texts)} texts this base wrote itself from BOS (sampled, seed 0),\n"
+            "so text it already models; a fine-tune that forgets raises its perplexity here.\n"
+            "Replace with text from the base's own domain if you have some.")
+    lines = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+    return _Side((_rel(files["general"], folder),), note, ((files["general"], lines),))
+
+
 def _build(model: str, train: Path, out: Path, eval: Path | None, general: Path | None,
            records: list[Record], data: DataProfile, files: dict[str, Path],
            say: Callable[[str], None]) -> InitResult:
+    """Decide everything, then write every file (so a failure leaves nothing behind)."""
     from harness.scaffold.base import inspect_base
 
-    folder = out.parent
     base = inspect_base(model, records, general=general, sample=GENERAL_TEXTS, say=say)
-    written: list[Path] = []
-    if eval is None:
-        from harness.scaffold.split import held_out_split
-
-        split = held_out_split(records, seed=SPLIT_SEED)
-        _write_rows(files["train"], train, split.train)
-        _write_rows(files["eval"], train, split.eval)
-        written += [files["train"], files["eval"]]
-        data_note = (f"No eval file was given: {len(split.eval)} rows of {train.name} are held out "
-                     f"(seed {split.seed}),\n{split.clusters} duplicate clusters kept on one side, "
-                     f"{split.moved_back} rows the leakage check flagged moved back to train:\n"
-                     "the audit's leakage check passes on this split.")
-        say(f"split: held out {len(split.eval)} of {len(records)} rows -> {files['eval']} "
-            f"(train: {len(split.train)} rows -> {files['train']}); leakage check: 0 rows")
-        train_rel, eval_rel = _rel(files["train"], folder), _rel(files["eval"], folder)
-    else:
-        data_note = f"The eval set is {eval.name}, as given."
-        train_rel, eval_rel = _rel(train, folder), _rel(eval, folder)
-    if general is None:
-        lines = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in base.general_texts)
-        atomic_write_text(files["general"], lines)
-        written.append(files["general"])
-        general_note = (f"Forgetting canary: {len(base.general_texts)} texts this base wrote itself from BOS "
-                        f"(sampled, seed 0),\nso text it already models; a fine-tune that forgets raises its "
-                        "perplexity here.\nReplace with text from the base's own domain if you have some.")
-        say(f"general: {len(base.general_texts)} texts sampled from the base -> {files['general']}")
-        general_rel = _rel(files["general"], folder)
-    else:
-        general_note = "Forgetting canary: general text the base should keep modelling, as given."
-        general_rel = _rel(general, folder)
-    canary = round(max(0.01, FORGET_SHARE * base.general_perplexity), 2)
+    evals = _eval_side(train, eval, records, files, say)
+    canary = _general_side(general, base.general_texts, files, say)
     plan = SuitePlan(
-        name=_name(out, train), model=base.suite_path(folder), template_note=base.template_note,
-        load_in_4bit=base.load_in_4bit, train=train_rel, eval=eval_rel, general=general_rel,
-        data_note=data_note, general_note=general_note, profile=data, lengths=base.lengths,
-        metrics=METRICS[data.shape], primary=PRIMARY[data.shape],
-        primary_higher=_higher(PRIMARY[data.shape]),
-        sweep=plan_sweep(base.parameters, base.gpu, len(records), base.modules), canary=canary,
+        name=_name(out, train), model=base.suite_path(out.parent), template_note=base.template_note,
+        load_in_4bit=base.load_in_4bit, train=evals.paths[0], eval=evals.paths[1], general=canary.paths[0],
+        data_note=evals.note, general_note=canary.note, profile=data, lengths=base.lengths,
+        metrics=METRICS[data.shape], primary=PRIMARY[data.shape], primary_higher=_higher(PRIMARY[data.shape]),
+        sweep=plan_sweep(base.parameters, base.gpu, len(records), base.modules, base.lengths.max_seq_len),
+        canary=round(max(0.01, FORGET_SHARE * base.general_perplexity), 2),
         canary_note=f"Forgetting canary: the base's perplexity on it is {base.general_perplexity:.3g}; allow "
                     f"a rise of {int(100 * FORGET_SHARE)}%.",
         untrained=base.untrained, judge_backends=_backends())
-    atomic_write_text(out, suite_text(plan))
-    written.append(out)
+    pending = [*evals.files, *canary.files, (out, suite_text(plan))]
+    for path, text in pending:
+        atomic_write_text(path, text)
     say(f"suite: {out} (metrics {', '.join(plan.metrics)}; primary {plan.primary}); run it with: "
         f"harness run {out}")
-    return InitResult(suite=out, written=written, plan=plan)
+    return InitResult(suite=out, written=[p for p, _ in pending], plan=plan)
 
 
 def _higher(metric: str) -> bool:

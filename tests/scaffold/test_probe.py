@@ -16,7 +16,8 @@ def test_the_demo_base_never_learned_the_braces_or_eos(demo_model_path: Path) ->
     records = load_records(ROOT / "suites" / "demo" / "train.jsonl")
     ids = probe.loss_token_ids(loaded.tokenizer, records)
     # the same three tokens the hand-written demo suite lists as trainable_tokens
-    assert sorted(probe.untrained_tokens(loaded.model, loaded.tokenizer, ids) or []) == ["</s>", "<0x7B>", "<0x7D>"]
+    found = probe.untrained_tokens(loaded.model, loaded.tokenizer, ids) or []
+    assert sorted(found) == ["</s>", "<0x7B>", "<0x7D>"]
     assert probe.attention_modules(loaded.model) == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert probe.parameter_count(loaded.model) == 260_032  # 4-bit packing not counted twice
     lengths = probe.lengths(loaded.tokenizer, records, probe.context_length(loaded.model))
@@ -33,3 +34,5 @@ def test_sweep_size_follows_the_machine() -> None:
     assert gpu.defaults["learning_rate"] == 2e-4 and "a GPU" in gpu.note
     big_cpu = plan_sweep(1_000_000_000, gpu=False, rows=50, modules="all-linear")
     assert big_cpu.defaults["batch_size"] == 2 and big_cpu.defaults["max_steps"] == 20
+    long = plan_sweep(260_032, gpu=False, rows=600, modules="all-linear", seq_len=512)
+    assert long.defaults["max_steps"] == 30  # the CPU token budget: 120 steps x 8 x 128 tokens

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_json_targets_give_the_keys_most_objects_have() -> None:
-    targets = [json.dumps({"name": f"n{i}", "mood": "sad", **({"extra": 1} if i == 0 else {})}) for i in range(20)]
+    targets = [json.dumps({"name": f"n{i}", "mood": "sad", **({"extra": 1} if i == 0 else {})})
+               for i in range(20)]
     shape, keys, labels = task_shape(targets)
     assert (shape, keys, labels) == ("json", ("name", "mood"), ())
     assert common_keys([{"a": 1, "b": 2}, {"b": 3}], share=1.0) == ("b",)

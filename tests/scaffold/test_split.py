@@ -18,7 +18,8 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "audit" / "alpaca_e
 
 def _records() -> list[Record]:
     rows = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    pairs = [(r["instruction"] + ("\n\n" + r["input"] if r["input"].strip() else ""), r["output"]) for r in rows]
+    pairs = [(r["instruction"] + ("\n\n" + r["input"] if r["input"].strip() else ""), r["output"])
+             for r in rows]
     # plant copies: rows 0-29 appear again (lightly edited) as rows 200-229, so 30 duplicate clusters
     pairs += [(p + " Please.", r) for p, r in pairs[:30]]
     return [Record(turns=(Turn(USER, p), Turn(ASSISTANT, r)), index=i, source="alpaca", format="alpaca")
