@@ -23,7 +23,8 @@ def add_clean_arguments(audit: argparse.ArgumentParser) -> None:
                             "(default: each check's own)")
     clean = audit.add_argument_group("clean output")
     clean.add_argument("--write-clean", metavar="DIR",
-                       help="write the cleaned dataset, removed.jsonl and clean.json into DIR (default: none)")
+                       help="write the cleaned dataset, removed.jsonl and clean.json into DIR "
+                            "(default: none)")
     clean.add_argument("--force", action="store_true",
                        help="write into a folder that holds files (default: refused)")
     clean.add_argument("--drop", metavar="CHECKS", help="comma-separated checks whose rows are dropped "
