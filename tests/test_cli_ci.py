@@ -83,6 +83,7 @@ def test_audit_semantic_flag_with_junit_and_summary(tmp_path: Path) -> None:
     proc = harness("audit", str(train), "--eval", str(evals), "--semantic", "--out", str(tmp_path / "a"),
                    "--junit", str(tmp_path / "a.xml"), "--summary-md", str(tmp_path / "a.md"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Loading weights" not in proc.stderr and "it/s" not in proc.stderr  # MiniLM loads quietly
     audit = json.loads((tmp_path / "a" / "audit.json").read_text())
     leaks = [f for f in audit["findings"] if f["check"] == "semantic_leakage"]
     assert [f["refs"][0]["index"] for f in leaks] == [10]
@@ -128,6 +129,8 @@ def _init_and_run(folder: Path, train: Path) -> tuple[str, dict]:  # type: ignor
     init = harness("init", "--model", str(ROOT / "suites" / "demo" / "model"), "--train", str(train),
                    "--out", "suite.yaml", cwd=folder)
     assert init.returncode == 0, init.stderr[-3000:]
+    assert all(line.split(":")[0] in {"data", "model", "split", "general", "suite"}
+               for line in init.stderr.splitlines() if line.strip()), init.stderr  # only its own lines
     text = (folder / "suite.yaml").read_text()
     suite = yaml.safe_load(text)
     paths = [suite["base"]["path"], *(suite["data"][k] for k in ("train", "eval", "general"))]
