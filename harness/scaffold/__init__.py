@@ -48,8 +48,14 @@ def _rel(target: Path, folder: Path) -> str:
     return Path(os.path.relpath(target.resolve(), folder.resolve())).as_posix()
 
 
+GENERIC = {"suite", "harness", "train", "data", "dataset", "training"}
+
+
 def _name(out: Path, train: Path) -> str:
-    stem = out.stem if out.stem not in ("suite", "harness") else train.stem
+    """The suite's name (its reports go to reports/<name>/): the first telling one of the suite file's
+    name, the train file's, and the train file's folder."""
+    candidates = [out.stem, train.stem, train.resolve().parent.name]
+    stem = next((c for c in candidates if c.lower() not in GENERIC), "suite")
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "suite"
 
 
@@ -87,8 +93,8 @@ def plan_sweep(n_params: int, gpu: bool, rows: int, modules: list[str] | str,
     trials = [{"name": f"r{r}-attn", "r": r, "lora_alpha": 2 * r, "target_modules": modules} for r in ranks]
     where = "a GPU" if gpu else "CPU only"
     note = (f"Sized for this machine ({where}, a {n_params / 1e6:.3g}M-parameter base): "
-            f"{len(trials)} trial(s) of {steps} steps (about {steps * batch / max(1, rows):.1f} epochs, "
-            f"capped at {cap}).\n"
+            f"{len(trials)} trial{'s' if len(trials) > 1 else ''} of {steps} steps "
+            f"(about {steps * batch / max(1, rows):.1f} epochs, capped at {cap}).\n"
             "Adapters on the attention projections keep general text best; add trials to explore\n"
             "(a `grid:` of r, lora_alpha, learning_rate, target_modules).")
     defaults = {"max_steps": steps, "batch_size": batch, "learning_rate": lr, "warmup_ratio": 0.05, "seed": 0}
