@@ -1,8 +1,9 @@
-"""The ``harness`` command: run, audit, sweep, eval, report, baseline.
+"""The ``harness`` command's subcommands: init, run, audit, sweep, eval, report, export, baseline.
 
-Exit codes: 0 pass; 1 a gate failed (or the audit found errors); 2 bad input,
-usage, or a crash. A :class:`HarnessError` prints one line; ``--debug`` shows
-the traceback.
+The parser (every option, its help and the examples) is :mod:`harness.cli_parser`;
+the CI outputs and ``init`` are in :mod:`harness.cli_ci`. Exit codes: 0 pass; 1 a
+gate failed (or the audit found errors); 2 bad input, usage, or a crash. A
+:class:`HarnessError` prints one line; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from harness.cli_audit import add_clean_arguments, check_params, clean_request
+from harness.cli_audit import check_params, clean_request
 from harness.errors import BaselineError, ConfigError, DataError, HarnessError
 
 if TYPE_CHECKING:
@@ -36,12 +37,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.suite import load_suite
 
     suite = load_suite(args.suite)  # validate input before importing the heavy stack
+    from harness.cli_ci import run_outputs
     from harness.pipeline import default_out, run_suite
     from harness.progress import verdict
 
     out = _out(args, default_out(suite))
     results = run_suite(suite, out, progress=not args.quiet, executor=args.executor)
     _print_gates(results)
+    run_outputs(args, results, out, suite.score.tolerance)
     verdict(f"report: [bold]{out / 'index.html'}[/bold]  results: {out / 'results.json'}")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
@@ -72,10 +75,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     benchmarks = _benchmarks(args.benchmark or [])
     params = _validated(AuditParams, {"--threshold": ("near_duplicate_threshold", args.threshold),
                                       "--max-seq-len": ("max_seq_len", args.max_seq_len),
+                                      "--semantic": ("semantic", args.semantic or None),
+                                      "--semantic-threshold": ("semantic_threshold", args.semantic_threshold),
                                       "--executor": ("executor", args.executor),
                                       "--check": ("checks", tuple(args.check or ()) or None),
                                       "--check-param": ("check_params", check_params(args.check_param or [],
                                                                                      args.check or []))})
+    if args.semantic_threshold is not None and not args.semantic:
+        raise ConfigError("--semantic-threshold needs --semantic")
     review = _review(args) if args.review_judge else None
     clean = clean_request(args)  # a clean folder that holds files is refused here
     tokenizer = None
@@ -93,6 +100,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
     )
+    from harness.cli_ci import audit_outputs
+
+    audit_outputs(args, result, out, title=str(args.train))
     return EXIT_FAIL if result.has_errors else EXIT_PASS
 
 
@@ -197,6 +207,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
     results = finish_evaluation(suite, out, ev, audit=audit, sweep=sweep)
     _print_gates(results)
+    from harness.cli_ci import run_outputs
+
+    run_outputs(args, results, out, suite.score.tolerance)
     verdict(f"report: [bold]{out / 'index.html'}[/bold]")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
@@ -334,86 +347,12 @@ def _print_baseline(comp: BaselineComparison) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="harness", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="command", required=True)
+    from harness.cli_ci import cmd_init
+    from harness.cli_parser import build
 
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--out", help="output folder (default: reports/<suite name>/)")
-        sp.add_argument("--quiet", action="store_true", help="print only the verdict and where the report is")
-        sp.add_argument("--debug", action="store_true", help="show tracebacks and the libraries' own output")
-
-    run = sub.add_parser("run", help="audit, sweep, score, report and gate a suite")
-    run.add_argument("suite")
-    run.add_argument("--executor", choices=["local", "ray"], default="local")
-    common(run)
-    run.set_defaults(func=cmd_run)
-
-    audit = sub.add_parser("audit", help="audit a dataset (duplicates, leakage, contamination, templates)")
-    audit.add_argument("train")
-    audit.add_argument("--eval")
-    audit.add_argument("--benchmark", action="append", metavar="NAME=DIR")
-    audit.add_argument("--tokenizer", metavar="DIR", help="check chat template and loss mask against it")
-    audit.add_argument(
-        "--chat-template", help="'plain', a .jinja file, or clone:DIR_OR_FILE (default: the tokenizer's own)"
-    )
-    audit.add_argument("--serving-template", metavar="FILE",
-                       help="compare training renders with a serving template: .jinja, Ollama Modelfile, Go")
-    audit.add_argument("--max-seq-len", type=int)
-    audit.add_argument("--threshold", type=float, help="near-duplicate Jaccard threshold")
-    audit.add_argument("--format", default="auto")
-    audit.add_argument("--executor", choices=["local", "ray"], default="local")
-    audit.add_argument("--review-judge", metavar="JUDGE.yaml", help="LLM review of a sample of train rows")
-    audit.add_argument("--review-fraction", type=float)
-    add_clean_arguments(audit)
-    common(audit)
-    audit.set_defaults(func=cmd_audit)
-
-    sweep = sub.add_parser("sweep", help="run (or resume) a suite's QLoRA sweep")
-    sweep.add_argument("suite")
-    sweep.add_argument("--executor", choices=["local", "ray"], default="local")
-    common(sweep)
-    sweep.set_defaults(func=cmd_sweep)
-
-    ev = sub.add_parser("eval", help="score the base and adapters on the held-out set")
-    ev.add_argument("suite")
-    ev.add_argument("--adapter", action="append", metavar="NAME=DIR")
-    common(ev)
-    ev.set_defaults(func=cmd_eval)
-
-    rep = sub.add_parser("report", help="re-render index.html from a results folder")
-    rep.add_argument("dir")
-    rep.add_argument("--debug", action="store_true")
-    rep.set_defaults(func=cmd_report)
-
-    exp = sub.add_parser("export", help="merge a trial's adapter into the base (16/32-bit) and save it")
-    exp.add_argument("suite")
-    exp.add_argument("--trial", required=True)
-    exp.add_argument("--to", required=True, help="folder for the merged model")
-    exp.add_argument(
-        "--sample", type=int, default=None, help="eval prompts to check the export on (default: all of them)"
-    )
-    common(exp)
-    exp.set_defaults(func=cmd_export)
-
-    base = sub.add_parser("baseline", help="manage baselines")
-    base_sub = base.add_subparsers(dest="action", required=True)
-    accept = base_sub.add_parser("accept", help="store a results folder as the accepted baseline")
-    accept.add_argument("dir")
-    accept.add_argument("--to", help="lockfile path (default: <dir>/../baseline.lock.json)")
-    accept.add_argument("--debug", action="store_true")
-    accept.set_defaults(func=cmd_baseline)
-    compare = base_sub.add_parser(
-        "compare", help="compare a results folder with the accepted baseline (exit 2: none or not comparable)"
-    )
-    compare.add_argument("dir")
-    compare.add_argument("--lock", help="lockfile path (default: <dir>/../baseline.lock.json)")
-    compare.add_argument("--primary", help="metric whose regressed items are listed (default: the run's)")
-    compare.add_argument("--debug", action="store_true")
-    compare.set_defaults(func=cmd_baseline_compare)
-    return p
+    return build({"init": cmd_init, "run": cmd_run, "audit": cmd_audit, "sweep": cmd_sweep, "eval": cmd_eval,
+                  "report": cmd_report, "export": cmd_export, "accept": cmd_baseline,
+                  "compare": cmd_baseline_compare})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

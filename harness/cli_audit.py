@@ -16,23 +16,30 @@ if TYPE_CHECKING:
 
 def add_clean_arguments(audit: argparse.ArgumentParser) -> None:
     audit.add_argument("--check", action="append", metavar="NAME|module:function",
-                       help="also run this per-row check (name, entry point, module:function)")
+                       help="also run this per-row check: a name, entry point or module:function, repeatable "
+                            "(default: the built-in checks only)")
     audit.add_argument("--check-param", action="append", metavar="CHECK.PARAM=VALUE",
-                       help="set a per-row check's parameter (value is YAML)")
+                       help="set a per-row check's parameter, the value is YAML, repeatable "
+                            "(default: each check's own)")
     clean = audit.add_argument_group("clean output")
     clean.add_argument("--write-clean", metavar="DIR",
-                       help="write the cleaned dataset, removed.jsonl and clean.json into DIR")
-    clean.add_argument("--force", action="store_true", help="write into a folder that holds files")
+                       help="write the cleaned dataset, removed.jsonl and clean.json into DIR "
+                            "(default: none)")
+    clean.add_argument("--force", action="store_true",
+                       help="write into a folder that holds files (default: refused)")
     clean.add_argument("--drop", metavar="CHECKS", help="comma-separated checks whose rows are dropped "
                        "(default: duplicates, leakage, contamination, empty_target, placeholder_output)")
     clean.add_argument("--also-drop", metavar="CHECKS",
-                       help="checks dropped on top of --drop or the defaults")
+                       help="checks dropped on top of --drop or the defaults (default: none)")
     clean.add_argument("--keep", choices=["first", "longest", "shortest"], default="first",
-                       help="which member of a duplicate cluster stays")
+                       help="which member of a duplicate cluster stays (default: first)")
     clean.add_argument("--leak-side", choices=["train", "eval"], default="train",
-                       help="which side of a train/eval leak is dropped (eval: writes eval.<ext> too)")
-    clean.add_argument("--clean-eval", action="store_true", help="also write a cleaned eval split")
-    clean.add_argument("--no-verify", action="store_true", help="do not re-audit the cleaned rows")
+                       help="which side of a train/eval leak is dropped, eval writes eval.<ext> too "
+                            "(default: train)")
+    clean.add_argument("--clean-eval", action="store_true",
+                       help="also write a cleaned eval split (default: off)")
+    clean.add_argument("--no-verify", action="store_true",
+                       help="do not re-audit the cleaned rows (default: they are re-audited)")
 
 
 def clean_policy(args: argparse.Namespace) -> CleanPolicy:

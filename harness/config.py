@@ -81,6 +81,11 @@ class AuditKnobs(_Strict):
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1)  # Jaccard of word 5-gram shingles
     ngram: int = Field(13, ge=3)  # leakage / contamination n-gram, in words
     max_seq_len: MaxSeqLen | None = None  # the truncation checks' limit (a suite's default: sweep's)
+    # Paraphrase leakage and duplicates with all-MiniLM-L6-v2 (extra "semantic"; slow on CPU).
+    semantic: bool = False
+    # Cosine of prompt (response) embeddings; 0.78: the best Youden index on MRPC with PAWS label-0
+    # false alarms under 10% (bench/semantic_pairs.py).
+    semantic_threshold: float = Field(0.78, gt=0, le=1)
 
 
 class CleanConfig(_Strict):

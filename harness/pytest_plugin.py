@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.config import SuiteConfig
 from harness.errors import HarnessError
-from harness.gate import comparison_outcome
 from harness.results import AuditResult, RunResults
 from harness.suite import load_suite
+
+if TYPE_CHECKING:  # harness.report imports matplotlib: not at every pytest start
+    from harness.report.cases import Case
 
 _RUNS: dict[str, RunResults] = {}
 
@@ -64,34 +66,34 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class SuiteFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        from harness.report.cases import run_cases
+
         try:
             suite = load_suite(self.path)
             results = run_once(self.config, suite)
         except HarnessError as exc:
             raise self.CollectError(str(exc)) from None
-        if results.audit is not None:
-            for check in results.audit.checks:
-                yield CheckItem.from_parent(
-                    self, name=f"audit[{check.check}]", audit=results.audit, check=check.check
-                )
-        for i, gate in enumerate(results.gates):
-            yield GateItem.from_parent(self, name=f"gate[{gate.expression}]", results=results, index=i)
-        for c in results.comparisons:
-            yield ComparisonItem.from_parent(
-                self,
-                name=f"compare[{c.metric} {c.candidate}]",
-                results=results,
-                metric=c.metric,
-                candidate=c.candidate,
-                tolerance=suite.score.tolerance.get(c.metric.split("/")[0], 0.0),
-            )
+        for case in run_cases(results, suite.score.tolerance):
+            yield CaseItem.from_parent(self, name=case.name, case=case)
 
 
 class HarnessFailure(Exception):
     """A suite item failed; the message says why (no traceback)."""
 
 
-class _Item(pytest.Item):
+class CaseItem(pytest.Item):
+    """One audit check, gate or comparison; the verdict is :func:`harness.report.cases.run_cases`'s."""
+
+    def __init__(self, *, case: Case, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.case = case
+
+    def runtest(self) -> None:
+        if self.case.outcome == "skip":
+            pytest.skip(self.case.message)
+        if self.case.outcome == "fail":
+            raise HarnessFailure(self.case.message)
+
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessFailure):
             return str(excinfo.value)
@@ -99,47 +101,6 @@ class _Item(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
-
-
-class CheckItem(_Item):
-    def __init__(self, *, audit: AuditResult, check: str, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.audit, self.check = audit, check
-
-    def runtest(self) -> None:
-        errors = [f for f in self.audit.findings if f.check == self.check and f.severity == "error"]
-        if errors:
-            lines = "\n".join(f"  - {f.message}" for f in errors[:10])
-            raise HarnessFailure(f"audit check {self.check}: {len(errors)} error findings\n{lines}")
-
-
-class GateItem(_Item):
-    def __init__(self, *, results: RunResults, index: int, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.gate = results.gates[index]
-
-    def runtest(self) -> None:
-        if not self.gate.passed:
-            raise HarnessFailure(f"gate {self.gate.expression!r}: {self.gate.message}")
-
-
-class ComparisonItem(_Item):
-    """Base vs one adapter on one metric; the verdict is :func:`harness.gate.comparison_outcome`'s."""
-
-    def __init__(
-        self, *, results: RunResults, metric: str, candidate: str, tolerance: float, **kw: Any
-    ) -> None:
-        super().__init__(**kw)
-        self.results = results
-        self.comparison = results.delta(metric, candidate)
-        self.tolerance = tolerance
-
-    def runtest(self) -> None:
-        outcome, why = comparison_outcome(self.results, self.comparison, self.tolerance)
-        if outcome == "skip":
-            pytest.skip(why)
-        if outcome == "fail":
-            raise HarnessFailure(why)
 
 
 def _suite_path(request: pytest.FixtureRequest) -> Path:

@@ -48,8 +48,8 @@ refusal                warning   refusals and "As an AI language model" boilerpl
 control_characters     warning   stray control characters, DEL, C1 controls, U+FFFD
 literal_escapes        warning   "\\n", "\\u00e9" written out in prose
 mojibake               warning   UTF-8 read as cp1252 ("Ã©", "â€™")
-semantic_leakage       warning   eval prompt paraphrasing train prompts (opt-in, extra
-                                 ``semantic``: all-MiniLM-L6-v2 cosine)
+semantic_leakage       warning   eval row whose prompt or response paraphrases train rows'
+                                 (opt-in, extra ``semantic``: all-MiniLM-L6-v2 cosine, per field)
 semantic_duplicates    warning   cluster of train prompts saying the same thing (opt-in)
 =====================  ========  ==========================================================
 

@@ -1,8 +1,8 @@
 """The audit's parameters (frozen, unknown names refused); every check reports the ones it used.
 
 The knobs a suite's ``audit:`` section also sets (``near_duplicate_threshold``,
-``ngram``, ``max_seq_len``) are defined once, in :class:`harness.config.AuditKnobs`,
-and inherited here with their bounds and defaults.
+``ngram``, ``max_seq_len``, ``semantic``, ``semantic_threshold``) are defined
+once, in :class:`harness.config.AuditKnobs`, and inherited here with their bounds and defaults.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ class AuditParams(AuditKnobs):
     benchmark_part_words: int = Field(8, ge=1)  # n for benchmark parts too short for the n-gram
     max_findings_per_check: int = Field(500, ge=1)  # per-row findings beyond this are grouped
     max_members: int = Field(20, ge=1)  # members/rows listed in one finding's details
-    semantic: bool = False  # paraphrase checks with all-MiniLM-L6-v2 (extra "semantic"; slow on CPU)
-    semantic_threshold: float = Field(0.9, gt=0, le=1)  # cosine similarity of prompt embeddings
+    semantic_max_word_overlap: float = Field(0.8, gt=0, le=1)  # pairs sharing more words: lexical checks'
     semantic_max_rows: int = Field(20_000, ge=1)  # semantic duplicates compare all train pairs
     # Per-row checks (harness.audit.checks): extra ones by name or module:function, and parameter
     # overrides per check name (each check reports its effective params).

@@ -54,6 +54,15 @@ def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = Non
         yield Record(turns=tuple(turns), index=index, source=str(p), format=detected, line=line)
 
 
+def raw_rows(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line, row) for every row of a file the loaders read, as parsed, before normalization."""
+    p = Path(path)
+    kind = SUFFIXES.get(p.suffix.lower())
+    if kind is None or not p.is_file():
+        raise DataError("not a dataset file (.jsonl, .json, .csv, .parquet)", path=p)
+    yield from {"jsonl": _jsonl_rows, "json": _json_rows, "csv": _table_rows, "parquet": _table_rows}[kind](p)
+
+
 def _detect(row: Any, path: Path, line: int) -> str:
     if not isinstance(row, dict):
         raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line)
