@@ -20,7 +20,8 @@ from harness.judge.config import JudgeConfig
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan anywhere: `learning_rate: .inf` passes `gt=0` and trains to a loss of 0.0000.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CloneTemplateConfig(_Strict):
@@ -249,6 +250,7 @@ def _plain(msg: str) -> str:
         "Input should be greater than 0": "expected a positive number",
         "Input should be a valid number": "expected a number",
         "Input should be a valid boolean": "expected true or false",
+        "Input should be a finite number": "expected a finite number",
     }
     for prefix, plain in table.items():
         if msg.startswith(prefix):
