@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.errors import brief
 from harness.judge.config import JudgeConfig
 
 
@@ -231,7 +232,8 @@ class SweepConfig(_Strict):
                     TrialSpec.model_validate({**self.defaults, key: value})
                 except ValidationError as exc:
                     err = next((e for e in exc.errors() if e["loc"] and e["loc"][0] == key), exc.errors()[0])
-                    raise ValueError(f"sweep.grid.{key}[{i}]: {_plain(err['msg'])}, got {value!r}") from None
+                    why = f"{_plain(err['msg'])}, got {brief(value)}"
+                    raise ValueError(f"sweep.grid.{key}[{i}]: {why}") from None
 
     @staticmethod
     def _spec(values: dict[str, Any], where: str) -> TrialSpec:
@@ -240,7 +242,7 @@ class SweepConfig(_Strict):
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise ValueError(f"{where}: {loc}: {_plain(err['msg'])}, got {err.get('input')!r}") from None
+            raise ValueError(f"{where}: {loc}: {_plain(err['msg'])}, got {brief(err.get('input'))}") from None
 
 
 def _plain(msg: str) -> str:

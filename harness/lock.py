@@ -57,6 +57,7 @@ def _open(out: Path) -> IO[str]:
                            hint="pass --out to a folder you can write") from None
 
 
+
 def _acquire(out: Path, command: str) -> IO[str]:
     import fcntl
 
@@ -83,6 +84,9 @@ def output_lock(out: str | Path, command: str | None = None) -> Iterator[None]:
     ``command``: what the holder is doing, for the refusal message (default: the program's name).
     """
     out = Path(out)
+    if "\0" in str(out):  # no folder can have it (and realpath raises ValueError on it)
+        raise HarnessError(f"{str(out)!r}: cannot write to the output folder: the name holds a NUL character",
+                           hint="pass --out to a folder you can write")
     key = os.path.realpath(out)
     fh, depth = _held.get(key, (None, 0))
     if fh is None:

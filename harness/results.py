@@ -33,6 +33,7 @@ from harness.migrations import (
 )
 from harness.template_results import StopStats, TemplateInfo, TokenExample
 from harness.template_results import TokenCell as TokenCell  # re-exported: results types live here
+from harness.userfiles import read_bytes, read_text
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
@@ -365,9 +366,9 @@ def _load(model: type[_M], path: Path, migrate: Callable[[dict[str, Any]], dict[
     """Read a results file of any known version; an unreadable or foreign one is a DataError naming it."""
     path = Path(path)
     try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise DataError("no such file", path=path) from None
+        data = json.loads(read_bytes(path, "file", kind="results"))
+    except RecursionError:
+        raise DataError(f"not a valid {model.__name__} file: JSON nested too deeply", path=path) from None
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise DataError(f"not a valid {model.__name__} file: not JSON ({exc})", path=path) from None
     if not isinstance(data, dict):
@@ -389,12 +390,12 @@ def load_results(path: Path) -> RunResults:
 def load_items(path: Path) -> list[ItemScore]:
     """``items.jsonl``: one :class:`ItemScore` a line; a bad row is a DataError naming its line."""
     items = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(read_text(path, "items file", kind="results").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             items.append(ItemScore.model_validate(json.loads(line)))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DataError("not an item row", path=path, line=n) from None
     return items
 

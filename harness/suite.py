@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from harness.config import CloneTemplateConfig, SuiteConfig
-from harness.errors import ConfigError, DataError
+from harness.errors import ConfigError, DataError, brief
 from harness.suite_checks import check_names, check_settings, check_suite_path, with_judge_paths
 from harness.tracking import check_installed
 from harness.yamlsafe import load_yaml_file
@@ -118,7 +118,7 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
     if err["type"] == "missing":
         return ConfigError("required key is missing", path=path, key=key)
     return ConfigError(
-        f"{msg}, got {got!r}" if err["type"] != "value_error" else msg, path=path, key=key or None
+        f"{msg}, got {brief(got)}" if err["type"] != "value_error" else msg, path=path, key=key or None
     )
 
 

@@ -19,6 +19,7 @@ each failure one :class:`~harness.errors.ConfigError` naming the key path:
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from pathlib import Path
 from harness.config import SuiteConfig
 from harness.errors import ConfigError, DataError, HarnessError
 from harness.paths import folder_collisions
-from harness.userfiles import check_dir, check_file, read_text
+from harness.userfiles import check_dir, check_file, read_text, shown_name
 
 _DIRS = ("base.path", "score.mmlu.path")
 _TEXT = ("base.chat_template", "audit.serving_template")
@@ -35,8 +36,8 @@ _TEXT = ("base.chat_template", "audit.serving_template")
 
 def check_suite_path(target: Path, key: str, *, suite: Path) -> None:
     """``target`` (what ``key`` names) exists and is what the key needs; ConfigError naming the key."""
-    if not target.exists() and not target.is_symlink():
-        raise ConfigError(f"path does not exist: {target}", path=suite, key=key)
+    if not os.path.lexists(target):  # False, not an error, for a NUL or an over-long name too
+        raise ConfigError(f"path does not exist: {shown_name(target)}", path=suite, key=key)
     what = key.rpartition(".")[2].replace("_", " ")
     try:
         if key in _DIRS or (key.startswith("judges[") and key.endswith(".model")):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from harness.errors import ConfigError, DataError
 
@@ -63,6 +64,13 @@ def _stat(path: Path, what: str) -> os.stat_result:
         raise DataError(f"no such {what}", path=path) from None
     except OSError as exc:  # a name too long, a loop of links, no permission on a folder above
         raise DataError(f"cannot read {what}: {exc.strerror}", path=path) from None
+    except ValueError:  # a NUL in the name: no file can have it
+        raise DataError(f"no such {what} (the name holds a NUL character)", path=shown_name(path)) from None
+
+
+def shown_name(path: Path) -> str:
+    """A path for a message: NUL and control characters as escapes."""
+    return repr(str(path))[1:-1]
 
 
 def check_file(path: str | Path, what: str, *, kind: str = "data") -> Path:
@@ -96,11 +104,23 @@ def read_bytes(path: str | Path, what: str, *, kind: str) -> bytes:
     except DataError:
         os.close(fd)
         raise
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = _read_at_most(fh, limit + 1)
+    except OSError as exc:  # EIO and the like: a file the kernel will not read out
+        raise DataError(f"cannot read {what}: {exc.strerror or exc}", path=p) from None
     if len(data) > limit:
         raise DataError(f"{what} is more than the {_size(limit)} allowed", path=p)
     return data
+
+
+def _read_at_most(fh: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes, in chunks: ``read(n)`` would allocate all ``n`` up front."""
+    chunks, left = [], n
+    while left > 0 and (chunk := fh.read(min(left, 8 * MiB))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def read_text(path: str | Path, what: str, *, kind: str) -> str:

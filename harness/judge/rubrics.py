@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, brief
 from harness.io import sha256_text
 from harness.yamlsafe import load_yaml_file
 
@@ -159,7 +160,7 @@ def find_rubric(name_or_path: str, rubric_dirs: Sequence[Path | str] = ()) -> Pa
     """The file a rubric reference names: an existing path, or ``<name>.yaml`` in a rubric folder."""
     direct = Path(name_or_path)
     if is_rubric_path(name_or_path):
-        if direct.is_file():
+        if os.path.isfile(direct):  # False, not an error, for an over-long name or a NUL
             return direct
         raise ConfigError(f"rubric file does not exist: {direct}", key="rubric")
     for folder in rubric_dirs_with_default(rubric_dirs):
@@ -223,6 +224,6 @@ def _rubric_error(exc: ValidationError, path: Path) -> ConfigError:
         return ConfigError("required key is missing", path=path, key=key)
     msg = str(err["msg"]).removeprefix("Value error, ")
     got: Any = err.get("input")
-    text = msg if err["type"] == "value_error" else f"{msg}, got {got!r}"
+    text = msg if err["type"] == "value_error" else f"{msg}, got {brief(got)}"
     return ConfigError(text, path=path, key=key)
 
