@@ -109,8 +109,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     with _locked(out, args):
         result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
                              data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
-                             serving=serving, review=review, clean=clean, title=f"Audit of {shown(args.train)}",
-                             progress=not args.quiet)
+                             serving=serving, review=review, clean=clean,
+                             title=f"Audit of {shown(args.train)}", progress=not args.quiet)
     verdict(
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"

@@ -171,7 +171,7 @@ def _check_gates(suite: SuiteConfig, path: Path, produced: _Produced) -> None:
 
 def _gate_problem(gate: str, suite: SuiteConfig, produced: _Produced) -> str | None:
     """Why ``gate`` (a gate's path) cannot be read from this suite's results; None when it can."""
-    from harness.gate import BASELINE_FIELDS, DELTA_FIELDS, JUDGE_FIELDS
+    from harness.gate import BASELINE_FIELDS, DELTA_FIELDS, JUDGE_FIELDS, TEMPLATE_FIELDS
 
     head, _, rest = gate.partition(".")
     if head == "audit":
@@ -194,6 +194,10 @@ def _gate_problem(gate: str, suite: SuiteConfig, produced: _Produced) -> str | N
     metric, *fields = rest.split(".")
     if model and model not in produced.models:
         return _unknown("model", model, produced.models)
+    if metric == "template":  # the chat template's parity checks and stop figures
+        field = ".".join(fields)
+        known = sorted(TEMPLATE_FIELDS)
+        return None if field in TEMPLATE_FIELDS else _unknown("template field", field, known)
     if not produced.has_metric(metric):
         return _unknown("metric", metric, sorted(produced.metrics))
     if not fields:
