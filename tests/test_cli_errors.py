@@ -29,13 +29,17 @@ def test_a_file_name_that_is_not_utf8_is_audited_and_reported(
     assert "caf\\xe9-\\xff.jsonl" in html  # the undecodable bytes shown as escapes
 
 
-@pytest.mark.parametrize("where", ["a file", "read-only"])
+@pytest.mark.parametrize("where", ["a file", "read-only", "a read-only file system"])
 def test_an_output_folder_that_cannot_be_written_is_one_line(
     tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if where == "a file":
         (tmp_path / "file").write_text("x")
         out = tmp_path / "file" / "out"
+    elif where == "a read-only file system":
+        if not Path("/sys/kernel").is_dir():
+            pytest.skip("no sysfs here")
+        out = Path("/sys/kernel/harness-test-out")  # sysfs: not even root can make a folder there
     else:
         if os.geteuid() == 0:
             pytest.skip("root writes into read-only folders")
@@ -47,6 +51,7 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(
     assert code == 2 and len(lines) == 1, lines
     assert "internal error" not in lines[0] and "cannot write to the output folder" in lines[0]
     assert str(out.parent if where == "a file" else out) in lines[0]
+    assert not out.exists()
 
 
 def test_a_run_with_no_gates_says_nothing_was_checked(capsys: pytest.CaptureFixture[str]) -> None:
