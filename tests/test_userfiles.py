@@ -142,3 +142,12 @@ def test_checks_by_kind(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"is 65\.0 GiB, more than the 64\.0 GiB allowed"):
         check_file(sparse(tmp_path, 65 * GiB), "data")
     assert LIMITS["suite"] < LIMITS["data"]
+
+
+def test_results_files_are_read_bounded(tmp_path: Path) -> None:
+    from harness.results import load_items, load_results
+
+    big = sparse(tmp_path, 300 << 20)
+    for load in (load_results, load_items):
+        with pytest.raises(DataError, match=r"300\.0 MiB, more than the 256\.0 MiB allowed"):
+            load(big)
