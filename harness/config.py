@@ -208,14 +208,14 @@ class SweepConfig(_Strict):
             keys = list(free)
             for combo in itertools.product(*(free[k] for k in keys)):
                 values = dict(zip(keys, combo, strict=True))
-                specs.append(self._spec({**self.defaults, **_resolve_ties(values)}, f"grid {values}"))
+                specs.append(self._spec({**self.defaults, **_resolve_ties(values)}, f"sweep.grid {values}"))
         for i, trial in enumerate(self.trials):
             for key in trial:
                 if key != "name":
-                    _check_trial_key(key, f"trials[{i}]")
-            specs.append(self._spec({**self.defaults, **_resolve_ties(dict(trial))}, f"trials[{i}]"))
+                    _check_trial_key(key, f"sweep.trials[{i}]")
+            specs.append(self._spec({**self.defaults, **_resolve_ties(dict(trial))}, f"sweep.trials[{i}]"))
         if not specs:
-            specs.append(self._spec(dict(self.defaults), "defaults"))
+            specs.append(self._spec(dict(self.defaults), "sweep.defaults"))
         labels = [s.label() for s in specs]
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
@@ -242,7 +242,8 @@ class SweepConfig(_Strict):
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise ValueError(f"{where}: {loc}: {_plain(err['msg'])}, got {brief(err.get('input'))}") from None
+            at = f"{where}: {loc}" if " " in where else f"{where}.{loc}"  # a key path where there is one
+            raise ValueError(f"{at}: {_plain(err['msg'])}, got {brief(err.get('input'))}") from None
 
 
 def _plain(msg: str) -> str:

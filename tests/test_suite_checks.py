@@ -65,7 +65,8 @@ REFUSED = {
     "gate on an unknown template field": (
         "gates: ['template.parityy == 0']\n", "gates[0]", "unknown template field 'parityy'"),
     "infinite learning rate": (
-        "sweep: {defaults: {learning_rate: .inf}}\n", "learning_rate", "expected a finite number"),
+        "sweep: {defaults: {learning_rate: .inf}}\n", "sweep.defaults.learning_rate",
+        "expected a finite number"),
     "nan alpha in the grid": (
         "sweep: {grid: {lora_alpha: [8, .nan]}}\n", "sweep.grid.lora_alpha[1]", "finite number"),
     "primary metric typo": (
