@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness.errors import BaselineError
+from harness.errors import BaselineError, DataError
 from harness.io import atomic_write_text
 from harness.migrations import LOCK_VERSION, VersionError, file_version, migrate_lock
 from harness.results import (
@@ -36,6 +36,7 @@ from harness.results import (
 )
 from harness.score.compare import ItemValues, compare
 from harness.score.metrics import MetricSpec, metric_registry
+from harness.userfiles import read_bytes
 
 ITEMS = "items.jsonl"  # harness.pipeline.ITEMS (that module imports the training stack)
 BASE = "base"
@@ -106,7 +107,7 @@ def read_lock(lock: Path) -> Baseline:
     if not lock.is_file():
         raise BaselineError(f"{lock}: no baseline (run `harness baseline accept DIR`)")
     try:
-        raw = json.loads(lock.read_text(encoding="utf-8"))
+        raw = json.loads(read_bytes(lock, "baseline lockfile", kind="results"))
         version = file_version(raw, "lockfile")
         data = migrate_lock(raw)
         results = RunResults.model_validate(data["results"])
@@ -115,7 +116,9 @@ def read_lock(lock: Path) -> Baseline:
         accepted = data.get("accepted_at")
     except VersionError as exc:
         raise BaselineError(f"{lock}: {exc}") from None
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except DataError as exc:  # not a regular file, or too large
+        raise BaselineError(str(exc)) from None
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise BaselineError(f"{lock}: not a baseline lockfile") from None
     return Baseline(lock, version, accepted if isinstance(accepted, str) else None, results, items)
 

@@ -13,11 +13,13 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from harness.cli_audit import check_params, clean_request
 from harness.errors import BaselineError, ConfigError, DataError, HarnessError
+from harness.paths import shown
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -33,6 +35,13 @@ def _out(args: argparse.Namespace, default: Path) -> Path:
     return Path(args.out) if args.out else default
 
 
+def _locked(out: Path, args: argparse.Namespace) -> AbstractContextManager[None]:
+    """The output folder's lock for this command (a second harness on ``out`` is refused, naming this one)."""
+    from harness.lock import output_lock
+
+    return output_lock(out, f"harness {args.command}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.suite import load_suite
 
@@ -42,7 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.progress import verdict
 
     out = _out(args, default_out(suite))
-    results = run_suite(suite, out, progress=not args.quiet, executor=args.executor)
+    with _locked(out, args):
+        results = run_suite(suite, out, progress=not args.quiet, executor=args.executor)
     _print_gates(results)
     run_outputs(args, results, out, suite.score.tolerance)
     verdict(f"report: [bold]{out / 'index.html'}[/bold]  results: {out / 'results.json'}")
@@ -55,6 +65,10 @@ def _print_gates(results: object) -> None:
 
     assert isinstance(results, RunResults)
     console.rule("[bold]gates")
+    if not results.gates:
+        verdict("[yellow]warning:[/] the suite defines no gates (and no judges): this run checked nothing")
+        verdict("gates: [bold]PASSED (no gates: nothing was checked)[/bold]")
+        return
     for g in results.gates:
         text = f"{'[green]PASS[/green]' if g.passed else '[red]FAIL[/red]'} {g.expression}: {g.message}"
         if g.passed:
@@ -92,10 +106,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         tokenizer = load_tokenizer(args.tokenizer, parse_choice(args.chat_template))[0]
     out = _out(args, Path("reports") / "audit")
-    result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
-                         data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
-                         serving=serving, review=review, clean=clean, title=f"Audit of {args.train}",
-                         progress=not args.quiet)
+    with _locked(out, args):
+        result = audit_files(out, Path(args.train), Path(args.eval) if args.eval else None, params=params,
+                             data_format=args.format, benchmarks=benchmarks, tokenizer=tokenizer,
+                             serving=serving, review=review, clean=clean,
+                             title=f"Audit of {shown(args.train)}", progress=not args.quiet)
     verdict(
         f"audit: {result.count('error')} errors, {result.count('warning')} warnings, "
         f"{result.count('info')} notes -> {out / 'audit.json'}, {out / 'audit.html'}"
@@ -146,18 +161,16 @@ def _validated(model: type[_M], flags: dict[str, tuple[str, object]]) -> _M:
 
 def _review(args: argparse.Namespace) -> Review:
     """The ``--review-judge`` file and ``--review-fraction``, checked before any work starts."""
-    import yaml
-
     from harness.audit_run import Review
     from harness.config import ReviewConfig
     from harness.judge.backends.registry import check_backend
     from harness.judge.config import JudgeConfig
+    from harness.yamlsafe import load_yaml_file
 
     path = Path(args.review_judge)
-    if not path.is_file():
-        raise ConfigError("no such judge file", path=path)
+    raw = load_yaml_file(path, "judge file", kind="judge")  # bounded, and a ConfigError naming it
     try:
-        cfg = JudgeConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        cfg = JudgeConfig.model_validate(raw)
         check_backend(cfg.backend)
     except Exception as exc:
         raise ConfigError(f"invalid judge config: {str(exc).splitlines()[0]}", path=path) from None
@@ -177,11 +190,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from harness.train.sweep import run_sweep
 
     out = _out(args, default_out(suite))
-    sweep = run_sweep(suite, out, executor=args.executor)
-    # Not scored yet: the page shows config, cost and training; `harness eval` adds the metrics.
-    render_sweep(
-        RunResults(suite=suite.name, sweep=sweep), out / "sweep.html", primary=suite.score.primary_metric
-    )
+    with _locked(out, args):
+        sweep = run_sweep(suite, out, executor=args.executor)
+        # Not scored yet: the page shows config, cost and training; `harness eval` adds the metrics.
+        render_sweep(
+            RunResults(suite=suite.name, sweep=sweep), out / "sweep.html", primary=suite.score.primary_metric
+        )
     verdict(f"sweep page: [bold]{out / 'sweep.html'}[/bold]")
     return EXIT_PASS
 
@@ -189,29 +203,38 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from harness.suite import load_suite
 
-    suite = load_suite(args.suite)  # validate input before importing the heavy scoring stack
+    given = _adapter_flags(args.adapter or [])
+    suite = load_suite(args.suite, adapters=list(given))  # input checked before the heavy scoring stack
     from harness.pipeline import cache_path, default_out, finish_evaluation
     from harness.progress import verdict
     from harness.results import load_audit, load_sweep
     from harness.score.engine import evaluate
 
     out = _out(args, default_out(suite))
-    sweep = load_sweep(out / "sweep.json") if (out / "sweep.json").is_file() else None
-    adapters = {t.name: t.adapter_path for t in sweep.trials} if sweep else {}
-    for spec in args.adapter or []:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            raise ConfigError(f"--adapter {spec!r}: expected NAME=DIR")
-        adapters[name] = path
-    audit = load_audit(out / "audit.json") if (out / "audit.json").is_file() else None
-    ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
-    results = finish_evaluation(suite, out, ev, audit=audit, sweep=sweep)
+    with _locked(out, args):
+        sweep = load_sweep(out / "sweep.json") if (out / "sweep.json").is_file() else None
+        # The sweep's adapters are found in the run folder, from whichever directory this runs in.
+        adapters: dict[str, str | Path] = {**(sweep.adapters(out) if sweep else {}), **given}
+        audit = load_audit(out / "audit.json") if (out / "audit.json").is_file() else None
+        ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
+        results = finish_evaluation(suite, out, ev, audit=audit, sweep=sweep)
     _print_gates(results)
     from harness.cli_ci import run_outputs
 
     run_outputs(args, results, out, suite.score.tolerance)
     verdict(f"report: [bold]{out / 'index.html'}[/bold]")
     return EXIT_PASS if results.passed else EXIT_FAIL
+
+
+def _adapter_flags(specs: Sequence[str]) -> dict[str, str | Path]:
+    """``--adapter NAME=DIR`` flags as name -> folder (relative to the current directory: typed there)."""
+    adapters: dict[str, str | Path] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--adapter {spec!r}: expected NAME=DIR")
+        adapters[name] = Path(path)
+    return adapters
 
 
 def _load_run(folder: Path) -> tuple[RunResults, list[ItemScore]]:
@@ -236,11 +259,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     results, items = _load_run(folder)
     primary = _primary(results)
-    render_run(results, items, folder / "index.html", primary=primary)
-    verdict(f"report: {folder / 'index.html'}")
-    if results.sweep is not None:
-        render_sweep(results, folder / "sweep.html", primary=primary)
-        verdict(f"sweep comparison: {folder / 'sweep.html'}")
+    with _locked(folder, args):
+        render_run(results, items, folder / "index.html", primary=primary)
+        verdict(f"report: {folder / 'index.html'}")
+        if results.sweep is not None:
+            render_sweep(results, folder / "sweep.html", primary=primary)
+            verdict(f"sweep comparison: {folder / 'sweep.html'}")
     return EXIT_PASS if results.passed else EXIT_FAIL
 
 
@@ -266,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     sample = load_records(suite.resolve(suite.data.eval), suite.data.format)[: args.sample]
     check = merge_adapter(
         suite.resolve(suite.base.path),
-        trial.adapter_path,
+        trial.adapter_dir(out),
         Path(args.to),
         chat_template=suite_chat_template(suite),
         stop_token_ids=suite.base.stop_token_ids or [],
@@ -379,6 +403,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
         return 130
+    except OSError as exc:  # a read-only or full disk, a vanished folder: what and where, in one line
+        if debug:
+            traceback.print_exc()
+        where = f"{shown(exc.filename)}: " if exc.filename else ""
+        print(f"harness: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # a crash is still one line (exit 2); --debug shows where
         if debug:
             traceback.print_exc()

@@ -63,9 +63,8 @@ def check_params(specs: list[str], checks: list[str]) -> dict[str, dict[str, obj
 
     The ``--check`` names and the parameters are validated here, before any work.
     """
-    import yaml
-
     from harness.audit.checks import validate
+    from harness.yamlsafe import load_yaml
 
     out: dict[str, dict[str, object]] = {}
     for spec in specs:
@@ -74,7 +73,7 @@ def check_params(specs: list[str], checks: list[str]) -> dict[str, dict[str, obj
         if not sep or not dot or not check or not name:
             raise ConfigError(f"--check-param {spec!r}: expected CHECK.PARAM=VALUE "
                               "(e.g. repetition.min_words=80)")
-        out.setdefault(check, {})[name] = yaml.safe_load(value)
+        out.setdefault(check, {})[name] = load_yaml(value, path=f"--check-param {key}")
     validate(checks, out)
     return out
 

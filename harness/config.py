@@ -16,11 +16,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.errors import brief
 from harness.judge.config import JudgeConfig
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan anywhere: `learning_rate: .inf` passes `gt=0` and trains to a loss of 0.0000.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CloneTemplateConfig(_Strict):
@@ -206,14 +208,14 @@ class SweepConfig(_Strict):
             keys = list(free)
             for combo in itertools.product(*(free[k] for k in keys)):
                 values = dict(zip(keys, combo, strict=True))
-                specs.append(self._spec({**self.defaults, **_resolve_ties(values)}, f"grid {values}"))
+                specs.append(self._spec({**self.defaults, **_resolve_ties(values)}, f"sweep.grid {values}"))
         for i, trial in enumerate(self.trials):
             for key in trial:
                 if key != "name":
-                    _check_trial_key(key, f"trials[{i}]")
-            specs.append(self._spec({**self.defaults, **_resolve_ties(dict(trial))}, f"trials[{i}]"))
+                    _check_trial_key(key, f"sweep.trials[{i}]")
+            specs.append(self._spec({**self.defaults, **_resolve_ties(dict(trial))}, f"sweep.trials[{i}]"))
         if not specs:
-            specs.append(self._spec(dict(self.defaults), "defaults"))
+            specs.append(self._spec(dict(self.defaults), "sweep.defaults"))
         labels = [s.label() for s in specs]
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
@@ -230,7 +232,8 @@ class SweepConfig(_Strict):
                     TrialSpec.model_validate({**self.defaults, key: value})
                 except ValidationError as exc:
                     err = next((e for e in exc.errors() if e["loc"] and e["loc"][0] == key), exc.errors()[0])
-                    raise ValueError(f"sweep.grid.{key}[{i}]: {_plain(err['msg'])}, got {value!r}") from None
+                    why = f"{_plain(err['msg'])}, got {brief(value)}"
+                    raise ValueError(f"sweep.grid.{key}[{i}]: {why}") from None
 
     @staticmethod
     def _spec(values: dict[str, Any], where: str) -> TrialSpec:
@@ -239,7 +242,8 @@ class SweepConfig(_Strict):
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise ValueError(f"{where}: {loc}: {_plain(err['msg'])}, got {err.get('input')!r}") from None
+            at = f"{where}: {loc}" if " " in where else f"{where}.{loc}"  # a key path where there is one
+            raise ValueError(f"{at}: {_plain(err['msg'])}, got {brief(err.get('input'))}") from None
 
 
 def _plain(msg: str) -> str:
@@ -249,6 +253,7 @@ def _plain(msg: str) -> str:
         "Input should be greater than 0": "expected a positive number",
         "Input should be a valid number": "expected a number",
         "Input should be a valid boolean": "expected true or false",
+        "Input should be a finite number": "expected a finite number",
     }
     for prefix, plain in table.items():
         if msg.startswith(prefix):

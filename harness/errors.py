@@ -22,6 +22,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def brief(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters (a value may be megabytes)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = limit
+    short.maxlist = short.maxdict = short.maxtuple = 4
+    text = short.repr(value)
+    return text if len(text) <= limit + 10 else text[:limit] + "..."
+
+
 class HarnessError(Exception):
     """Base of every error the user can act on. ``str()`` is the one-line message."""
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.results import Comparison, GateResult, RunResults
+from harness.results import Comparison, GateResult, RunResults, ci_note
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -58,6 +58,8 @@ _GATE = re.compile(
 ALIASES = {"no error findings": "audit.errors == 0", "no leakage": "audit.leakage == 0"}
 DELTA_FIELDS = {"delta", "ci_low", "ci_high", "p_value"}
 BASELINE_FIELDS = {*DELTA_FIELDS, "regressed", "improved"}
+JUDGE_FIELDS = {"win_rate", "win_rate_adjusted", "position_consistency", "mean", "kappa", "unparseable",
+                "failed"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,9 @@ def observe(results: RunResults, path: str) -> float:
         if fields[0] not in DELTA_FIELDS:
             raise _Missing(f"unknown delta field {fields[0]!r}; use delta, ci_low, ci_high or p_value")
         comp = results.delta(metric, model or None)
+        too_few = ci_note(comp.n)
+        if fields[0] in {"ci_low", "ci_high"} and too_few:
+            raise _Missing(f"{metric}: n too small: {too_few}")
         value = getattr(comp, fields[0])
         if value is None:
             raise _Missing(f"{metric} has no {fields[0]}")
@@ -205,6 +210,8 @@ def _baseline(results: RunResults, what: str) -> float:
         if not m.n:
             raise _Missing(f"baseline {metric}: no per-item scores to count {field} items; {why}")
         return float(len(getattr(m, field)))
+    if field in {"ci_low", "ci_high"} and m.n and ci_note(m.n):
+        raise _Missing(f"baseline {metric}: n too small: {ci_note(m.n)}")
     value = getattr(m, field)
     if value is None:
         raise _Missing(f"baseline {metric} has no {field}; {why}")

@@ -36,7 +36,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    # A lone surrogate can only come from a file name that is not UTF-8 (Python decodes such bytes
+    # as surrogates): written as a \udcff escape, shown as such in HTML, read back exactly from JSON.
+    atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -14,6 +14,10 @@ Version history:
   metric was ``exact_match``, the default, and is filled in.
 - results 3: ``template`` (the chat template and its parity checks; None in older files,
   which were scored before it existed: nothing to fill in).
+- sweep 3: a trial's ``adapter_path`` is relative to the run folder (version 2 stored
+  the path as written: relative to the directory the sweep ran in, or absolute). A
+  relative version 2 path keeps its tail from the run folder on (``trials/<name>/adapter``,
+  the layout the sweep writes); an absolute one is kept as is.
 - lockfile 2: the candidate's per-item scores (``items``), ``accepted_at``,
   ``source`` and ``candidate``. A version 1 lockfile reads with ``items: null``
   (compared unpaired); its embedded results migrate like ``results.json``.
@@ -26,7 +30,7 @@ from typing import Any
 
 RESULTS_VERSION = 3
 AUDIT_VERSION = 2
-SWEEP_VERSION = 2
+SWEEP_VERSION = 3
 LOCK_VERSION = 2
 
 Data = dict[str, Any]
@@ -65,6 +69,21 @@ def _sweep_v1(data: Data) -> Data:
     return {"version": 2, **data}
 
 
+def _run_relative(path: Any) -> Any:
+    """A version 2 adapter path relative to the run folder: from its last ``trials`` component on."""
+    if not isinstance(path, str) or path.startswith("/"):
+        return path
+    parts = path.replace("\\", "/").split("/")
+    starts = [i for i, part in enumerate(parts) if part == "trials"]
+    return "/".join(parts[starts[-1]:]) if starts else path
+
+
+def _sweep_v2(data: Data) -> Data:
+    trials = [{**t, "adapter_path": _run_relative(t.get("adapter_path"))} if isinstance(t, dict) else t
+              for t in data.get("trials") or []]
+    return {**data, "trials": trials, "version": 3}
+
+
 def _results_v1(data: Data) -> Data:
     out: Data = {"version": 2, **data}
     meta = out.get("meta", {})
@@ -90,7 +109,7 @@ def migrate_audit(data: Mapping[str, Any]) -> Data:
 
 def migrate_sweep(data: Mapping[str, Any]) -> Data:
     """A parsed ``sweep.json`` of any version, as the current version."""
-    return _upgrade(data, "sweep.json", SWEEP_VERSION, {1: _sweep_v1})
+    return _upgrade(data, "sweep.json", SWEEP_VERSION, {1: _sweep_v1, 2: _sweep_v2})
 
 
 def migrate_results(data: Mapping[str, Any]) -> Data:

@@ -19,8 +19,10 @@ from harness.baseline import default_lock, read_lock_contents
 from harness.config import AuditKnobs, SuiteConfig
 from harness.io import atomic_write_text
 from harness.judge.results import JudgeReport
+from harness.lock import output_lock
 from harness.models.loading import LoadedModel, load_tokenizer
 from harness.models.suite_base import load_suite_base, suite_chat_template
+from harness.paths import folder_name
 from harness.progress import console, summary
 from harness.results import AuditResult, Evaluation, ItemScore, RunResults, SweepResult, write_json
 from harness.train.sweep import run_sweep
@@ -30,7 +32,8 @@ ITEMS = "items.jsonl"
 
 
 def default_out(suite: SuiteConfig) -> Path:
-    return Path("reports") / suite.name
+    """``reports/<suite name>``, the name made one safe folder name: it never leaves ``reports/``."""
+    return Path("reports") / folder_name(suite.name)
 
 
 def suite_audit_params(suite: SuiteConfig) -> AuditParams:
@@ -125,9 +128,13 @@ def judge_line(report: JudgeReport | None) -> str:
 
 def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor: str = "local") -> RunResults:
     """Run every stage and write results.json, items.jsonl and index.html into ``out``."""
+    with output_lock(out):
+        return _run_stages(suite, out, progress=progress, executor=executor)
+
+
+def _run_stages(suite: SuiteConfig, out: Path, *, progress: bool, executor: str) -> RunResults:
     from harness.score.engine import evaluate
 
-    out.mkdir(parents=True, exist_ok=True)
     audit = None
     if suite.audit.enabled:
         console.rule("[bold]audit")
@@ -138,7 +145,7 @@ def run_suite(suite: SuiteConfig, out: Path, *, progress: bool = True, executor:
     loaded: LoadedModel | None = None if executor == "ray" else load_suite_base(suite)
     sweep = run_sweep(suite, out, loaded=loaded, executor=executor)
     console.rule("[bold]score")
-    adapters = {t.name: t.adapter_path for t in sweep.trials}
+    adapters = sweep.adapters(out)
     evaluation = evaluate(suite, adapters, loaded=loaded, cache_path=cache_path(out), progress=progress)
     judges = None
     if suite.judges:

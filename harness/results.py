@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticSerializationError
 
 from harness.errors import DataError
 from harness.frozen import Frozen as _Frozen
@@ -32,6 +33,7 @@ from harness.migrations import (
 )
 from harness.template_results import StopStats, TemplateInfo, TokenExample
 from harness.template_results import TokenCell as TokenCell  # re-exported: results types live here
+from harness.userfiles import read_bytes, read_text
 
 Severity = Literal["error", "warning", "info"]
 Split = Literal["train", "eval", "benchmark", "general"]
@@ -107,9 +109,14 @@ class TrialResult(_Frozen):
     step_s: float
     peak_mem_bytes: int
     peak_mem_kind: Literal["rss", "cuda"]
-    adapter_path: str
+    adapter_path: str  # relative to the run folder (absolute in files from before that)
     overfitting: bool
     resumed_from_step: int = 0
+
+    def adapter_dir(self, run_dir: str | Path) -> Path:
+        """The adapter's folder: ``adapter_path`` resolved against the run folder it was recorded in."""
+        path = Path(self.adapter_path)
+        return path if path.is_absolute() else Path(run_dir) / path
 
 
 class SweepResult(_Frozen):
@@ -121,6 +128,10 @@ class SweepResult(_Frozen):
     wall_s: float = 0.0
     skipped: list[str] = Field(default_factory=list)
     executor: str = "local"
+
+    def adapters(self, run_dir: str | Path) -> dict[str, Path]:
+        """Each trial's adapter folder, by trial name, resolved against the run folder."""
+        return {t.name: t.adapter_dir(run_dir) for t in self.trials}
 
 
 class ItemScore(_Frozen):
@@ -135,8 +146,21 @@ class ItemScore(_Frozen):
     reasons: dict[str, str] = Field(default_factory=dict)
 
 
+# Fewer paired items than this and a bootstrap interval is a handful of values (one item: a point),
+# so no interval is claimed: comparisons carry a note, reports say "n too small", gates on it fail.
+MIN_CI_ITEMS = 5
+
+
+def ci_note(n: int) -> str:
+    """Why an interval over ``n`` paired items is not shown ("" when it is)."""
+    if n >= MIN_CI_ITEMS:
+        return ""
+    return f"n={n} is too small for a confidence interval (needs at least {MIN_CI_ITEMS} paired items)"
+
+
 class Comparison(_Frozen):
-    """A candidate against the base on one metric, paired over the same items."""
+    """A candidate against the base on one metric, paired over the same items (``ci_note``: set when
+    ``n`` is too small for ``ci_low``/``ci_high`` to mean anything)."""
 
     metric: str
     base: str
@@ -151,6 +175,14 @@ class Comparison(_Frozen):
     regressed: list[str] = Field(default_factory=list)
     improved: list[str] = Field(default_factory=list)
     higher_is_better: bool = True
+    ci_note: str = ""  # filled from ``n`` when not given (files written before it existed too)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_from_n(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "ci_note" not in data and isinstance(data.get("n"), int):
+            return {**data, "ci_note": ci_note(data["n"])}
+        return data
 
 
 class BaselineMetric(_Frozen):
@@ -322,7 +354,11 @@ class RunResults(_Frozen):
 
 def write_json(model: BaseModel, path: Path) -> Path:
     """Serialize a result atomically (a kill leaves the old file or the new one)."""
-    atomic_write_text(path, model.model_dump_json(indent=2))
+    try:
+        text = model.model_dump_json(indent=2)
+    except PydanticSerializationError:  # a lone surrogate (a file name that is not UTF-8): as an escape
+        text = json.dumps(model.model_dump(mode="json"), indent=2)
+    atomic_write_text(path, text)
     return path
 
 
@@ -330,9 +366,9 @@ def _load(model: type[_M], path: Path, migrate: Callable[[dict[str, Any]], dict[
     """Read a results file of any known version; an unreadable or foreign one is a DataError naming it."""
     path = Path(path)
     try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise DataError("no such file", path=path) from None
+        data = json.loads(read_bytes(path, "file", kind="results"))
+    except RecursionError:
+        raise DataError(f"not a valid {model.__name__} file: JSON nested too deeply", path=path) from None
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise DataError(f"not a valid {model.__name__} file: not JSON ({exc})", path=path) from None
     if not isinstance(data, dict):
@@ -354,12 +390,12 @@ def load_results(path: Path) -> RunResults:
 def load_items(path: Path) -> list[ItemScore]:
     """``items.jsonl``: one :class:`ItemScore` a line; a bad row is a DataError naming its line."""
     items = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(read_text(path, "items file", kind="results").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             items.append(ItemScore.model_validate(json.loads(line)))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DataError("not an item row", path=path, line=n) from None
     return items
 

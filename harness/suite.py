@@ -10,31 +10,27 @@ starts.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.config import CloneTemplateConfig, SuiteConfig
-from harness.errors import ConfigError, DataError
+from harness.errors import ConfigError, DataError, brief
+from harness.suite_checks import check_names, check_settings, check_suite_path, with_judge_paths
 from harness.tracking import check_installed
+from harness.yamlsafe import load_yaml_file
 
 
-def load_suite(path: str | Path) -> SuiteConfig:
-    """Load, validate and path-check a suite file; raise ConfigError with a key path."""
+def load_suite(path: str | Path, *, adapters: Sequence[str] = ()) -> SuiteConfig:
+    """Load, validate and check a suite file; raise ConfigError with a key path.
+
+    ``adapters``: names of adapters scored besides the sweep's trials (``harness eval --adapter``),
+    which gates may name as models.
+    """
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError("no such suite file", path=p)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("not valid UTF-8", path=p) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"not valid YAML: {problem}", path=p, key=where) from None
+    raw = load_yaml_file(p, "suite file", kind="suite")
     if not isinstance(raw, dict):
         raise ConfigError("expected a mapping at the top level", path=p)
     try:
@@ -44,11 +40,14 @@ def load_suite(path: str | Path) -> SuiteConfig:
         raise _config_error(exc, p) from None
     except ValueError as exc:
         raise ConfigError(str(exc), path=p) from None
+    check_names(suite, p)
     _check_backends(suite, p)
     _check_paths(suite, p)
     _check_compatible(suite, p)
     if suite.audit.serving_template:
         _check_serving_template(suite, p)
+    suite = with_judge_paths(suite)
+    check_settings(suite, p, adapters=adapters)
     return suite
 
 
@@ -119,7 +118,7 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
     if err["type"] == "missing":
         return ConfigError("required key is missing", path=path, key=key)
     return ConfigError(
-        f"{msg}, got {got!r}" if err["type"] != "value_error" else msg, path=path, key=key or None
+        f"{msg}, got {brief(got)}" if err["type"] != "value_error" else msg, path=path, key=key or None
     )
 
 
@@ -166,9 +165,7 @@ def _check_paths(suite: SuiteConfig, path: Path) -> None:
     if isinstance(tmpl, str) and tmpl != "plain":
         checks.append(("base.chat_template", tmpl))
     for key, value in checks:
-        target = suite.resolve(value)
-        if not target.exists():
-            raise ConfigError(f"path does not exist: {target}", path=path, key=key)
+        check_suite_path(suite.resolve(value), key, suite=path)
     if isinstance(tmpl, CloneTemplateConfig):
         _check_clone_source(suite.resolve(tmpl.clone), path)
 

@@ -238,3 +238,16 @@ def test_template_gates(expr: str, findings: int, passed: bool, observed: float 
 def test_template_gate_without_a_template_section_cannot_be_evaluated() -> None:
     (g,) = evaluate_gates(results(), ["template.parity == 0"])
     assert not g.passed and "no template section" in g.message
+
+def test_an_interval_over_too_few_items_fails_its_gate_saying_n_is_too_small() -> None:
+    one = Comparison(metric="exact_match", base="base", candidate="ft", base_value=0.0, candidate_value=1.0,
+                     delta=1.0, ci_low=1.0, ci_high=1.0, n=1)
+    res = RunResults(suite="s", models={"base": {"exact_match": 0.0}, "ft": {"exact_match": 1.0}},
+                     comparisons=[one], candidate="ft")
+    low, high, delta = evaluate_gates(res, ["exact_match.delta.ci_low > 0", "exact_match.delta.ci_high < 2",
+                                            "exact_match.delta > 0"])
+    for gate in (low, high):
+        assert not gate.passed
+        assert gate.message == ("cannot evaluate: exact_match: n too small: n=1 is too small for a "
+                                "confidence interval (needs at least 5 paired items)")
+    assert delta.passed  # the delta itself is what it is

@@ -21,7 +21,7 @@ from harness.migrations import (
     migrate_lock,
     migrate_results,
 )
-from harness.results import load_audit, load_results, load_sweep, write_json
+from harness.results import ci_note, load_audit, load_results, load_sweep, write_json
 
 V1 = Path(__file__).resolve().parent / "fixtures" / "results_v1"
 
@@ -37,16 +37,25 @@ def test_the_fixtures_are_version_1() -> None:
     assert raw("baseline.lock.json")["version"] == 2 and "version" not in raw("baseline.lock.json")["results"]
 
 
+def current_sweep(old: dict[str, Any]) -> dict[str, Any]:
+    """An old sweep as the current version: adapter paths relative to the run folder (the old files
+    were written from the repository root with --out run: `run/trials/a/adapter`)."""
+    trials = [{**t, "adapter_path": t["adapter_path"].removeprefix("run/")} for t in old["trials"]]
+    return {**old, "trials": trials, "version": SWEEP_VERSION}
+
+
 def test_version_1_files_read_unchanged_but_for_their_version(tmp_path: Path) -> None:
     audit, sweep, results = load_audit(V1 / "audit.json"), load_sweep(V1 / "sweep.json"), load_results(
         V1 / "results.json")
     assert (audit.version, sweep.version, results.version) == (AUDIT_VERSION, SWEEP_VERSION, RESULTS_VERSION)
     assert audit.model_dump(mode="json") == {**raw("audit.json"), "version": AUDIT_VERSION}
-    assert sweep.model_dump(mode="json") == {**raw("sweep.json"), "version": SWEEP_VERSION}
+    assert sweep.model_dump(mode="json") == current_sweep(raw("sweep.json"))
     old = raw("results.json")
+    # Comparisons over too few items for an interval carry a note saying so (from their n).
+    notes = [{**c, "ci_note": ci_note(c["n"])} for c in old["comparisons"]]
     assert results.model_dump(mode="json") == {
         **old, "version": RESULTS_VERSION, "audit": {**old["audit"], "version": AUDIT_VERSION},
-        "sweep": {**old["sweep"], "version": SWEEP_VERSION},
+        "sweep": current_sweep(old["sweep"]), "comparisons": notes,
         "template": None}  # results 3: scored before the template section existed
     assert results.audit == audit  # the run's own audit.json, embedded
     assert results.sweep == sweep.model_copy(update={"base_loads": 1})  # the run loaded the base once
@@ -102,3 +111,16 @@ def test_the_cli_reads_a_version_1_folder(tmp_path: Path, capsys: pytest.Capture
     capsys.readouterr()
     assert main(["baseline", "compare", str(run)]) == 0  # unpaired: the folder has no items.jsonl
     assert "exact_match" in capsys.readouterr().out
+
+
+def test_old_adapter_paths_resolve_against_the_run_folder_wherever_it_is(tmp_path: Path) -> None:
+    sweep = load_sweep(V1 / "sweep.json")  # written with `--out run` from the repository root
+    assert sweep.adapters(tmp_path / "moved") == {"a": tmp_path / "moved" / "trials" / "a" / "adapter",
+                                                  "b": tmp_path / "moved" / "trials" / "b" / "adapter"}
+    old = {**raw("sweep.json"), "version": 2}
+    old["trials"] = [{**old["trials"][0], "adapter_path": "/abs/run/trials/a/adapter"},
+                     {**old["trials"][1], "adapter_path": "adapter-elsewhere"}]
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(old))
+    assert load_sweep(path).adapters(tmp_path) == {"a": Path("/abs/run/trials/a/adapter"),
+                                                   "b": tmp_path / "adapter-elsewhere"}

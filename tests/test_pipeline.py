@@ -67,3 +67,22 @@ def test_writing_is_separate_from_assembling(tmp_path: Path) -> None:
     assert written == expected == load_results(out / "results.json")
     assert {p.name for p in out.iterdir()} == {"results.json", "items.jsonl", "index.html"}
     assert len((out / "items.jsonl").read_text().splitlines()) == 6
+
+
+@pytest.mark.parametrize("name", ["../../x", "/tmp/elsewhere", "..", ".", "a/../../../b", "a\\..\\..\\b"])
+def test_the_default_output_folder_stays_under_reports(tmp_path: Path, name: str) -> None:
+    import yaml
+
+    from harness.pipeline import default_out
+
+    doc = {**yaml.safe_load((TINY / "suite.yaml").read_text()), "name": name}
+    path = TINY / f".suite-{abs(hash(name))}.yaml"  # beside the fixtures: relative paths resolve
+    path.write_text(yaml.safe_dump(doc))
+    try:
+        suite = load_suite(path)
+    finally:
+        path.unlink()
+    out = default_out(suite)
+    assert suite.name == name  # the display name is kept
+    reports = Path("reports").resolve()
+    assert out.resolve().parent == reports, out

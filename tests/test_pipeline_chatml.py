@@ -52,7 +52,7 @@ def test_a_rerun_without_the_model_hits_the_cache(run: tuple[Path, RunResults]) 
     from harness.score.engine import evaluate
 
     out, results = run
-    adapters = {t.name: t.adapter_path for t in results.sweep.trials} if results.sweep else {}
+    adapters = results.sweep.adapters(out) if results.sweep else {}
     again = evaluate(load_suite(SUITE), adapters, cache_path=out / "cache" / "scores.sqlite", progress=False)
     assert again.forward_passes == {"base": 0, "a": 0}
     assert again.hashes["tokenizer"] == results.hashes["tokenizer"]

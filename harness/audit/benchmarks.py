@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError
+from harness.userfiles import check_file, read_text
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -54,6 +55,7 @@ def _mmlu_files(path: Path) -> list[Path]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    check_file(path, "benchmark file", kind="benchmark")  # a FIFO would hang the reader
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh)
@@ -97,9 +99,12 @@ def _generic_rows(path: Path) -> Iterator[tuple[Path, int, Any]]:
     files = sorted(p for p in path.iterdir() if p.suffix in {".jsonl", ".json"}) if path.is_dir() \
         else [path]
     for file in files:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file, "benchmark file", kind="benchmark")
         if file.suffix == ".json":
-            rows = json.loads(text)
+            try:
+                rows = json.loads(text)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise DataError(f"malformed JSON: {exc}", path=file) from None
             for i, row in enumerate(rows if isinstance(rows, list) else [rows]):
                 yield file, i + 1, row
             continue

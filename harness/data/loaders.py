@@ -15,6 +15,7 @@ from typing import Any
 from harness.data.formats import RowError, detect_format, normalize_row, require_format
 from harness.data.record import Record
 from harness.errors import DataError
+from harness.userfiles import check_file
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -29,11 +30,8 @@ def load_records(path: str | Path, fmt: str = "auto", *, limit: int | None = Non
 
 def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = None) -> Iterator[Record]:
     p = Path(path)
-    if not p.exists():
-        raise DataError("no such file", path=p)
-    if not p.is_file():
-        raise DataError("not a file", path=p)
     kind = SUFFIXES.get(p.suffix.lower())
+    check_file(p, "file", kind="json data" if kind == "json" else "data")  # no FIFO, device or giant
     if kind is None:
         raise DataError(f"unknown file type {p.suffix!r}", path=p, hint="use .jsonl, .json, .csv or .parquet")
     if fmt != "auto":

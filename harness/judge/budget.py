@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from harness.errors import BudgetExceeded, ConfigError, JudgeError
 from harness.judge.config import JudgeConfig
 from harness.judge.rubrics import rubric_dirs_with_default
+from harness.yamlsafe import load_yaml_file
 
 PRICES_FILE = "_prices.yaml"
 CHARS_PER_TOKEN_BOUND = 3
@@ -55,11 +54,11 @@ def _load_prices(path: Path) -> dict[str, dict[str, Price]]:
     if not path.is_file():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml_file(path, "price table", kind="prices") or {}
         return {backend: {str(model): Price(float(pair[0]), float(pair[1]))
                           for model, pair in (models or {}).items()}
                 for backend, models in raw.items()}
-    except (yaml.YAMLError, AttributeError, TypeError, ValueError, IndexError, KeyError):
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         raise ConfigError("expected backend: {model-prefix: [input, output]} in USD per million tokens",
                           path=path) from None
 

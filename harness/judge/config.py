@@ -17,7 +17,7 @@ DEFAULT_KEY_ENV: dict[str, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANT
 class JudgeConfig(BaseModel):
     """One judge. Keys come from the environment only (``api_key_env``), never from the suite."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     # A registered name (openai, anthropic, local, an entry point's) or module:Class.

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import DataError
 from harness.judge.config import Split
+from harness.userfiles import read_text
 
 BASE = "base"
 
@@ -56,14 +57,11 @@ def sample_items(items: Sequence[JudgeItem], fraction: float | None) -> list[Jud
 def load_anchors(path: str | Path, protocol: str) -> list[Anchor]:
     """Read a JSONL anchor set; every row must suit the judge's protocol."""
     p = Path(path)
-    if not p.is_file():
-        raise DataError("no such anchor file", path=p)
     anchors: list[Anchor] = []
-    with open(p, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            anchors.append(_anchor(line, p, line_no, protocol))
+    for line_no, line in enumerate(read_text(p, "anchor file", kind="anchors").splitlines(), start=1):
+        if not line.strip():
+            continue
+        anchors.append(_anchor(line, p, line_no, protocol))
     if not anchors:
         raise DataError("no anchors (empty file)", path=p)
     return anchors

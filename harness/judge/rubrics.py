@@ -12,20 +12,20 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-import harness
-from harness.errors import ConfigError
+from harness.errors import ConfigError, brief
 from harness.io import sha256_text
+from harness.yamlsafe import load_yaml_file
 
-DEFAULT_RUBRIC_DIR = Path(harness.__file__).resolve().parent.parent / "judges"
+DEFAULT_RUBRIC_DIR = Path(__file__).resolve().parents[2] / "judges"  # the repository's judges/
 SUFFIXES = (".yaml", ".yml")
 
 POINTWISE_VARS = frozenset({"prompt", "output", "reference", "scale_text", "scale_min", "scale_max"})
@@ -151,11 +151,16 @@ def available_rubrics(rubric_dirs: Sequence[Path | str] = ()) -> list[str]:
     return sorted(names)
 
 
+def is_rubric_path(name_or_path: str) -> bool:
+    """A rubric reference that names a file (a YAML suffix or a folder in it), not a rubric name."""
+    return Path(name_or_path).suffix in SUFFIXES or "/" in name_or_path or "\\" in name_or_path
+
+
 def find_rubric(name_or_path: str, rubric_dirs: Sequence[Path | str] = ()) -> Path:
     """The file a rubric reference names: an existing path, or ``<name>.yaml`` in a rubric folder."""
     direct = Path(name_or_path)
-    if direct.suffix in SUFFIXES or "/" in name_or_path or "\\" in name_or_path:
-        if direct.is_file():
+    if is_rubric_path(name_or_path):
+        if os.path.isfile(direct):  # False, not an error, for an over-long name or a NUL
             return direct
         raise ConfigError(f"rubric file does not exist: {direct}", key="rubric")
     for folder in rubric_dirs_with_default(rubric_dirs):
@@ -173,9 +178,9 @@ def load_rubric(name_or_path: str, rubric_dirs: Sequence[Path | str] = ()) -> Ru
     """Find, parse and validate a rubric; every problem is a ConfigError naming file and key."""
     path = find_rubric(name_or_path, rubric_dirs)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"not a valid YAML rubric: {type(exc).__name__}", path=path) from None
+        raw = load_yaml_file(path, "rubric file", kind="rubric")
+    except ConfigError as exc:
+        raise ConfigError(f"not a valid YAML rubric: {exc.message}", path=path, key=exc.key) from None
     if not isinstance(raw, dict):
         raise ConfigError("expected a mapping at the top level", path=path)
     try:
@@ -219,6 +224,6 @@ def _rubric_error(exc: ValidationError, path: Path) -> ConfigError:
         return ConfigError("required key is missing", path=path, key=key)
     msg = str(err["msg"]).removeprefix("Value error, ")
     got: Any = err.get("input")
-    text = msg if err["type"] == "value_error" else f"{msg}, got {got!r}"
+    text = msg if err["type"] == "value_error" else f"{msg}, got {brief(got)}"
     return ConfigError(text, path=path, key=key)
 

@@ -56,21 +56,39 @@ class Prepared:
     instance: Backend | None = None  # an object passed to run_judges (the caller's to close)
 
 
-def prepare(config: JudgeConfig, items: Sequence[JudgeItem], rubric_dirs: Sequence[Path] = (),
-            instance: Backend | None = None) -> Prepared:
+@dataclass(frozen=True)
+class Checked:
+    """What a judge's config needs before any request, loaded and checked (:func:`check_judge`)."""
+
+    rubric: Rubric
+    anchors: list[Anchor]
+    price: Price | None
+
+
+def check_judge(config: JudgeConfig, rubric_dirs: Sequence[Path] = (), *, needs_key: bool = True) -> Checked:
+    """Rubric (found, valid, of the judge's protocol), key, anchors and price: what can fail before a
+    request. Suite loading calls it too, so a bad judge stops a run before any work."""
     rubric = load_rubric(config.rubric, rubric_dirs)
     if rubric.protocol != config.protocol:
         raise ConfigError(f"judge {config.name!r} is {config.protocol} but rubric {rubric.name!r} is "
                           f"{rubric.protocol}", key="protocol")
-    if instance is None:
-        name, identity = config.backend, backend_identity(backend_class(config.backend), config)
+    if needs_key:
         api_key(config)  # a missing key fails here, before any other judge has sent anything
-    else:
-        name, identity = class_path(instance), backend_identity(instance, config)
-    chosen = sample_items([it for it in items if it.split in config.splits], config.sample)
     anchors = load_anchors(config.anchors, config.protocol) if config.anchors else []
     price = price_for(config, rubric_dirs)
     Budget(config, price)  # a budget_usd without a known price fails here, before anything runs
+    return Checked(rubric, anchors, price)
+
+
+def prepare(config: JudgeConfig, items: Sequence[JudgeItem], rubric_dirs: Sequence[Path] = (),
+            instance: Backend | None = None) -> Prepared:
+    checked = check_judge(config, rubric_dirs, needs_key=instance is None)
+    rubric, anchors, price = checked.rubric, checked.anchors, checked.price
+    if instance is None:
+        name, identity = config.backend, backend_identity(backend_class(config.backend), config)
+    else:
+        name, identity = class_path(instance), backend_identity(instance, config)
+    chosen = sample_items([it for it in items if it.split in config.splits], config.sample)
     plan = functools.partial(plan_jobs, config, rubric, model_identity=identity, backend=name)
     return Prepared(config, rubric, chosen, plan(chosen), anchors, plan(anchor_items(anchors)), identity,
                     price, name, instance)

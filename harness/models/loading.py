@@ -158,10 +158,40 @@ def model_hash(path: str | Path) -> str:
     return sha256_text(*(f"{f.name}:{sha256_file(f)}" for f in files))
 
 
+# Where the base was is not what the adapter is: the base is keyed by its own weights' hash.
+_NOT_CONTENT = frozenset({"base_model_name_or_path"})
+
+
+def canonical_adapter_config(raw: bytes) -> str:
+    """``adapter_config.json`` in one form for one adapter: keys sorted, lists of names sorted (peft
+    writes its set-valued fields, ``target_modules`` and the like, in set order, which depends on
+    PYTHONHASHSEED), the base's path left out. Lists of numbers keep their order: token indices
+    pair with the rows of the saved weights."""
+    def canon(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: canon(v) for k, v in value.items() if k not in _NOT_CONTENT}
+        if isinstance(value, list):
+            items = [canon(v) for v in value]
+            return sorted(items) if items and all(isinstance(v, str) for v in items) else items
+        return value
+
+    return json.dumps(canon(json.loads(raw)), sort_keys=True)
+
+
 def adapter_hash(path: str | Path) -> str:
+    """Hash of an adapter folder's weights and config (the config in its canonical form)."""
     p = Path(path)
     files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in {".safetensors", ".bin", ".json"})
-    return sha256_text(*(f"{f.name}:{sha256_file(f)}" for f in files))
+    return sha256_text(*(f"{f.name}:{_file_hash(f)}" for f in files))
+
+
+def _file_hash(path: Path) -> str:
+    if path.name == "adapter_config.json":
+        try:
+            return sha256_text(canonical_adapter_config(path.read_bytes()))
+        except (ValueError, RecursionError):  # not JSON: hashed as bytes; loading it reports the error
+            pass
+    return sha256_file(path)
 
 
 def attach_adapters(loaded: LoadedModel, adapters: dict[str, str | Path]) -> LoadedModel:

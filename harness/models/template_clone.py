@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import DataError
 from harness.io import sha256_text
+from harness.userfiles import read_text
 
 TOKENIZER_CONFIG = "tokenizer_config.json"
 _TURN_PROBE = ("\ue000", "\ue001")  # private-use sentinels: no template rewrites them
@@ -105,8 +107,10 @@ def read_clone_source(path: str | Path) -> CloneSource:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_text(path, "tokenizer config", kind="template"))  # bounded, regular
+    except DataError as exc:
+        raise CloneSourceError(str(exc)) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CloneSourceError(f"{path}: not a readable JSON file ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise CloneSourceError(f"{path}: expected a JSON object (a tokenizer_config.json)")
@@ -117,7 +121,10 @@ def _folder_template(folder: Path, config: dict[str, Any]) -> str | None:
     """transformers >= 4.43 saves the template beside the config (``chat_template.jinja``/``.json``)."""
     jinja = folder / "chat_template.jinja"
     if jinja.is_file():
-        return jinja.read_text(encoding="utf-8")
+        try:
+            return read_text(jinja, "chat template file", kind="template")
+        except DataError as exc:
+            raise CloneSourceError(str(exc)) from None
     as_json = folder / "chat_template.json"
     if as_json.is_file():
         return _template_of(_read_json(as_json).get("chat_template"))

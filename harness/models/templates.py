@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.userfiles import read_text
+
 PLAIN_TEMPLATE = (
     "{{ bos_token }}"
     "{% for message in messages %}"
@@ -69,6 +71,6 @@ def resolve_template(tokenizer: Any, choice: str | None) -> tuple[str, str]:
     if choice == "plain":
         tokenizer.chat_template = PLAIN_TEMPLATE
         return PLAIN_TEMPLATE, "plain"
-    text = Path(choice).read_text(encoding="utf-8")
+    text = read_text(choice, "chat template file", kind="template")
     tokenizer.chat_template = text
     return text, str(choice)

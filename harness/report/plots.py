@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from harness.results import Comparison, TrialResult
+from harness.results import Comparison, TrialResult, ci_note
 
 
 def _png(fig: plt.Figure) -> str:
@@ -60,6 +60,8 @@ def loss_curves(trials: Sequence[TrialResult]) -> str | None:
 
 def _verdict_color(c: Comparison) -> str:
     """Green when the CI says better, red when it says worse, grey when it straddles zero."""
+    if ci_note(c.n):
+        return "tab:gray"  # n too small: no interval says anything
     good = (c.ci_low > 0) if c.higher_is_better else (c.ci_high < 0)
     bad = (c.ci_high < 0) if c.higher_is_better else (c.ci_low > 0)
     return "tab:green" if good else ("tab:red" if bad else "tab:gray")
@@ -100,7 +102,7 @@ def _delta_panel(ax: plt.Axes, comps: Sequence[Comparison], candidates: Sequence
     for c in comps:
         y = candidates.index(c.candidate)
         # A bootstrap CI need not contain the point estimate exactly; never pass negative bar lengths.
-        err = [[max(c.delta - c.ci_low, 0.0)], [max(c.ci_high - c.delta, 0.0)]]
+        err = [[max(c.delta - c.ci_low, 0.0)], [max(c.ci_high - c.delta, 0.0)]] if not ci_note(c.n) else None
         color = _verdict_color(c)
         ax.errorbar([c.delta], [y], xerr=err, fmt="o", color=color, ecolor=color, capsize=3, markersize=4)
     ax.axvline(0, color="black", linewidth=0.8)

@@ -23,13 +23,14 @@ from harness.report.views import (
     sweep_objectives,
     trial_rows,
 )
-from harness.results import AuditResult, ItemScore, RunResults
+from harness.results import MIN_CI_ITEMS, AuditResult, ItemScore, RunResults
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("harness.report", "templates"),
     autoescape=True,  # everything from data and models is escaped; nothing is marked safe
     undefined=jinja2.StrictUndefined,
 )
+_ENV.globals["min_ci_items"] = MIN_CI_ITEMS  # fewer paired items: "n too small", no interval shown
 
 
 def _audit_context(audit: AuditResult | None) -> dict[str, Any]:

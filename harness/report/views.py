@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.results import Comparison, ItemScore, RunResults, SweepResult
+from harness.results import Comparison, ItemScore, RunResults, SweepResult, ci_note
 from harness.score.metrics import metric_registry
 
 
@@ -303,6 +303,8 @@ def compared_metrics(results: RunResults, names: Sequence[str]) -> list[str]:
 def _delta_cell(comp: Comparison | None, best: bool) -> Cell:
     if comp is None:
         return Cell("")
+    if ci_note(comp.n):
+        return Cell(f"{comp.delta:+.4g} (n too small: n={comp.n})", best=best)
     better = (comp.ci_low > 0) if comp.higher_is_better else (comp.ci_high < 0)
     worse = (comp.ci_high < 0) if comp.higher_is_better else (comp.ci_low > 0)
     text = f"{comp.delta:+.4g} [{comp.ci_low:+.3g}, {comp.ci_high:+.3g}]"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.results import Comparison
+from harness.results import Comparison, ci_note
 from harness.score.metrics.spec import MetricSpec
 from harness.score.stats import Paired, mcnemar_exact, paired_bootstrap_ci, paired_permutation_p
 
@@ -72,7 +72,8 @@ def compare(spec: MetricSpec, base_name: str, base: ItemValues, cand_name: str, 
         candidate_value=paired.value(c_num) if ids else float("nan"),
         delta=paired.delta if ids else float("nan"), ci_low=low, ci_high=high,
         p_value=None if math.isnan(p_value) else p_value, n=len(ids),
-        regressed=regressed, improved=improved, higher_is_better=spec.higher_is_better)
+        regressed=regressed, improved=improved, higher_is_better=spec.higher_is_better,
+        ci_note=ci_note(len(ids)))
 
 
 def is_binary(spec: MetricSpec, base: np.ndarray, cand: np.ndarray) -> bool:

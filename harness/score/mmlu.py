@@ -36,6 +36,7 @@ import yaml
 from harness.errors import DataError
 from harness.io import sha256_text
 from harness.progress import debugging, status, stderr_muted
+from harness.userfiles import check_file
 
 LETTERS = "ABCD"
 PROMPT_VERSION = "1"
@@ -87,6 +88,7 @@ def list_subjects(root: Path) -> list[str]:
 def read_rows(path: Path, subject: str) -> list[MMLUItem]:
     """Every row of one subject CSV, checked: six fields, answer A-D."""
     items: list[MMLUItem] = []
+    check_file(path, "MMLU file", kind="benchmark")  # a FIFO would hang the reader
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             for index, row in enumerate(csv.reader(fh)):

@@ -2,10 +2,12 @@
 
 The base is loaded at most once per evaluation, and only when some result is
 not cached. Adapters are attached to it with ``load_adapter`` (PEFT) and
-selected with ``set_adapter``; the base itself is scored inside
-``disable_adapter()``. Forward passes are counted with a pre-forward hook on
-the transformer model itself, so generation steps, perplexity batches and
-lm-eval's loglikelihood batches all count, whoever calls them.
+selected with ``set_adapter``, under a peft name derived from the model's name
+(:func:`harness.paths.adapter_name`: any trial name can be scored, results keep
+the name itself); the base itself is scored inside ``disable_adapter()``.
+Forward passes are counted with a pre-forward hook on the transformer model
+itself, so generation steps, perplexity batches and lm-eval's loglikelihood
+batches all count, whoever calls them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from harness.config import SuiteConfig
 from harness.errors import AdapterError
 from harness.models.loading import LoadedModel, attach_adapters
+from harness.paths import adapter_name
 from harness.score.plan import BASE
 
 
@@ -63,26 +66,29 @@ class ModelPool:
             self.loads += 1
         return self._loaded
 
-    def _ensure_adapter(self, name: str) -> None:
+    def _ensure_adapter(self, name: str) -> str:
+        """Attach ``name``'s adapter (once); its peft name."""
         lm = self.loaded
+        peft = adapter_name(name)
         if self._caller_active is None and is_peft(lm.model):
             self._caller_active = lm.model.active_adapter
-        have = lm.adapters.get(name)
+        have = lm.adapters.get(peft)
         if have == self._hashes[name]:
-            return
+            return peft
         if have is not None:  # same name, different weights: the attached copy is stale
-            lm.model.delete_adapter(name)
-            del lm.adapters[name]
-        attach_adapters(lm, {name: self._paths[name]})
-        self._attached.append(name)
+            lm.model.delete_adapter(peft)
+            del lm.adapters[peft]
+        attach_adapters(lm, {peft: self._paths[name]})
+        self._attached.append(peft)
+        return peft
 
     @contextlib.contextmanager
     def active(self, name: str) -> Iterator[LoadedModel]:
         """The loaded model with ``name`` (an adapter, or ``"base"``) active, counting forwards."""
         lm = self.loaded
         if name != BASE:
-            self._ensure_adapter(name)
-            lm.model.set_adapter(name)
+            peft = self._ensure_adapter(name)  # first: attaching may wrap lm.model in a PeftModel
+            lm.model.set_adapter(peft)
         base_off = name == BASE and is_peft(lm.model)
         switch = lm.model.disable_adapter() if base_off else contextlib.nullcontext()
 

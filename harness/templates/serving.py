@@ -38,6 +38,7 @@ from harness.templates.ollama import (
     render_ollama,
     with_defaults,
 )
+from harness.userfiles import read_text
 
 Kind = Literal["jinja", "modelfile", "gotmpl"]
 _GO_ACTION = re.compile(r"\{\{-?\s*(\.|\$|range\b|if\b|with\b|end\b|/\*)")
@@ -104,12 +105,7 @@ def adds_bos(tokenizer: Any) -> bool:
 def load_serving_template(path: str | Path) -> ServingTemplate:
     """Read, classify and check a serving template file (see the module docstring)."""
     p = Path(path)
-    if not p.is_file():
-        raise DataError("no such serving template file", path=p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError("not UTF-8 text: not a template", path=p) from None
+    text = read_text(p, "serving template file", kind="template")
     kind = _kind(p, text)
     if p.suffix.lower() == ".json":
         text = _json_template(p, text)

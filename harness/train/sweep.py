@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.config import SuiteConfig
+from harness.lock import output_lock
 from harness.models.loading import LoadedModel
 from harness.progress import line, summary
 from harness.results import SweepResult, TrialResult, write_json
@@ -34,9 +35,14 @@ def run_sweep(
     already in memory, trained on as is (the local executor; Ray refuses it).
     ``on_trial`` is called with every trial as it finishes, trained or reused.
     """
-    runner = get_executor(executor) if isinstance(executor, str) else executor
+    with output_lock(out):
+        return _sweep(suite, out, loaded=loaded, runner=get_executor(executor) if isinstance(executor, str)
+                      else executor, on_trial=on_trial)
+
+
+def _sweep(suite: SuiteConfig, out: Path, *, loaded: LoadedModel | None, runner: Executor,
+           on_trial: Callable[[TrialResult], None] | None) -> SweepResult:
     start = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
     specs = suite.sweep.expand()
     order = [spec.label() for spec in specs]
     done: dict[str, tuple[TrialResult, bool]] = {}

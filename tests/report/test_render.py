@@ -451,3 +451,21 @@ def test_sweep_page_counts_training_time_of_reused_trials(tmp_path: Path) -> Non
     text = html.read_text(encoding="utf-8")
     assert f"{total:.1f} s of training in all" in text
     assert f"({len(reused.trials)} reused from an earlier run: this invocation took 0.4 s)" in text
+
+
+def test_an_interval_over_too_few_items_is_shown_as_n_too_small(tmp_path: Path) -> None:
+    one = Comparison(metric="exact_match", base="base", candidate="ft", base_value=0.0, candidate_value=1.0,
+                     delta=1.0, ci_low=1.0, ci_high=1.0, n=1)
+    many = one.model_copy(update={"metric": "json_valid", "ci_low": 0.25, "ci_high": 0.75, "n": 40})
+    results = RunResults(suite="s", models={"base": {"exact_match": 0.0, "json_valid": 0.0},
+                                            "ft": {"exact_match": 1.0, "json_valid": 1.0}},
+                         comparisons=[one, many], candidate="ft")
+    html = render_run(results, [], tmp_path / "index.html").read_text()
+    rows = re.findall(r"<tr><td>(exact_match|json_valid)</td>.*?</tr>", html, re.S)
+    assert rows == ["exact_match", "json_valid"]
+    exact = re.search(r"<tr><td>exact_match</td>.*?</tr>", html, re.S)
+    json_row = re.search(r"<tr><td>json_valid</td>.*?</tr>", html, re.S)
+    assert exact is not None and json_row is not None
+    assert "n too small (n=1)" in exact.group(0)
+    assert '<td class="num">+1</td><td class="num">+1</td>' not in exact.group(0)  # no point "interval"
+    assert "+0.25" in json_row.group(0) and "n too small" not in json_row.group(0)

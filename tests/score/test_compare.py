@@ -47,3 +47,18 @@ def test_mmlu_is_in_percent_points_and_only_shared_items_are_paired() -> None:
     assert aggregate(mm, base) == 50.0
     c = compare(mm, "base", base, "x", cand, resamples=300, confidence=0.95)
     assert c.n == 3 and c.base_value == pytest.approx(200 / 3) and c.candidate_value == 100.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_too_few_items_for_an_interval_are_flagged_not_shown_as_a_point(n: int) -> None:
+    base = ItemValues({f"i{k}": 0.0 for k in range(n)})
+    cand = ItemValues({f"i{k}": 1.0 for k in range(n)})
+    c = compare(spec("exact_match"), "base", base, "x", cand, resamples=200, confidence=0.95)
+    assert c.n == n and c.delta == 1.0
+    assert c.ci_note == f"n={n} is too small for a confidence interval (needs at least 5 paired items)"
+
+
+def test_enough_items_carry_no_note() -> None:
+    base = ItemValues({f"i{k}": float(k % 2) for k in range(5)})
+    c = compare(spec("exact_match"), "base", base, "x", base, resamples=200, confidence=0.95)
+    assert c.ci_note == ""

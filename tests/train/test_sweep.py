@@ -39,7 +39,8 @@ def test_sweep_records_every_trial(finished_sweep: tuple[Path, SweepResult]) -> 
         assert t.steps == 16 and t.train_loss and t.eval_loss and t.train_tokens > 0
         assert t.train_loss[-1].loss < t.train_loss[0].loss  # it learned something
         assert t.tokens_per_s > 0 and t.wall_s >= t.step_s > 0 and t.peak_mem_bytes > 0
-        assert (Path(t.adapter_path) / "adapter_config.json").is_file()
+        assert t.adapter_path == f"trials/{t.name}/adapter"  # relative to the run folder
+        assert (t.adapter_dir(out) / "adapter_config.json").is_file()
     saved = SweepResult.model_validate_json((out / "sweep.json").read_text())
     assert saved.trials == sweep.trials
 
@@ -133,12 +134,12 @@ def test_merge_and_export_agrees_with_adapter(
     from harness.data import load_records
     from harness.train.merge import merge_adapter
 
-    _, sweep = finished_sweep
+    out, sweep = finished_sweep
     suite = load_suite(tiny_suite_path)
     sample = load_records(suite.resolve(suite.data.eval))[:6]
     check = merge_adapter(
         suite.resolve(suite.base.path),
-        sweep.trials[1].adapter_path,
+        sweep.trials[1].adapter_dir(out),
         tmp_path / "merged",
         chat_template=None,
         stop_token_ids=[1, 2],

@@ -29,10 +29,14 @@ def _sweep(suite_path: Path, out: Path, executor: str) -> Run:
 
 
 @pytest.fixture(scope="module")
-def local_runs(tmp_path_factory: pytest.TempPathFactory, tiny_suite_path: Path) -> tuple[Run, Run]:
+def local_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local")
+
+
+@pytest.fixture(scope="module")
+def local_runs(local_out: Path, tiny_suite_path: Path) -> tuple[Run, Run]:
     """A fresh local sweep, then a rerun in the same folder (every trial reused)."""
-    out = tmp_path_factory.mktemp("local")
-    return _sweep(tiny_suite_path, out, "local"), _sweep(tiny_suite_path, out, "local")
+    return _sweep(tiny_suite_path, local_out, "local"), _sweep(tiny_suite_path, local_out, "local")
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +75,13 @@ def test_reruns_reuse_every_trial_and_still_report_it(local_runs: tuple[Run, Run
 
 
 @pytest.mark.slow
-def test_local_trains_on_the_callers_base(local_runs: tuple[Run, Run], tiny_suite_path: Path,
+def test_local_trains_on_the_callers_base(local_runs: tuple[Run, Run], local_out: Path, tiny_suite_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.models.suite_base import load_suite_base
 
     suite = load_suite(tiny_suite_path)
     loaded = load_suite_base(suite)
-    out = Path(local_runs[0][0].trials[0].adapter_path).parents[2]
+    out = local_out  # where local_runs trained: every trial is reused
 
     def no_second_load(_: SuiteConfig) -> LoadedModel:
         raise AssertionError("the executor loaded a base although it was given one")
