@@ -6,9 +6,10 @@ generation prompt) and up to its end. The span includes what the template
 writes after the content (end-of-turn, EOS), so the model learns to stop.
 
 A token carries loss when it starts inside a span, or when it starts just
-before one but holds some of the span's non-space characters: SentencePiece
-tokenizers glue the template's separator space to the first word of the
-response (``"Assistant:" + "▁He"``), and that word must be learned too.
+before one but holds some of the span's non-space characters: when a template's
+generation prompt ends with a separator space, SentencePiece tokenizers glue it
+to the first word of the response (``"Answer: He"`` becomes ``':' '▁He'``), and
+that word must be learned too.
 Everything else is ``-100``.
 
 :func:`label_records` labels many records with batched tokenizer calls;

@@ -11,9 +11,12 @@ The plain template (``PLAIN_TEMPLATE``) renders::
 
     <bos>[system text\\n]User: <user text>\\nAssistant: <assistant text><eos>\\n ...
 
-and, with ``add_generation_prompt``, ends with ``Assistant: ``. Short markers
-keep it cheap for tiny vocabularies; ``{% generation %}`` marks assistant spans
-so ``return_assistant_tokens_mask`` works with it too.
+and, with ``add_generation_prompt``, ends with ``Assistant:`` (no space). The space
+after the colon belongs to the assistant's turn: SentencePiece glues it to the answer's
+first word (``':' '▁The'``), so a prompt ending in the space would end with a lone ``'▁'``
+that training never put there. Short markers keep it cheap for tiny vocabularies;
+``{% generation %}`` marks assistant spans (space, content, EOS) so
+``return_assistant_tokens_mask`` works with it too.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ PLAIN_TEMPLATE = (
     "{% for message in messages %}"
     "{% if message['role'] == 'system' %}{{ message['content'] + '\n' }}"
     "{% elif message['role'] == 'user' %}{{ 'User: ' + message['content'] + '\n' }}"
-    "{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' }}"
-    "{% generation %}{{ message['content'] + eos_token }}{% endgeneration %}{{ '\n' }}"
+    "{% elif message['role'] == 'assistant' %}{{ 'Assistant:' }}"
+    "{% generation %}{{ ' ' + message['content'] + eos_token }}{% endgeneration %}{{ '\n' }}"
     "{% else %}{{ message['role'] + ': ' + message['content'] + '\n' }}"
     "{% endif %}"
     "{% endfor %}"
-    "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}"
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
 )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_templates_support import MISTRAL, PHI3, chat, load, pairs, record
+from test_templates_support import MISTRAL, PHI3, SPACE_IN_PROMPT, chat, load, pairs, record
 
 from harness.audit.masking import _extra_bos, mask_segments
 from harness.audit.templates import audit_templates
@@ -94,9 +94,11 @@ def test_empty_mask(phi3: Any) -> None:
 
 
 def test_old_start_only_rule_misses_the_demo_first_word(demo_model_path: Any) -> None:
-    """The rule labels.py used before: loss only on tokens that start inside the span. On the
-    demo's SentencePiece tokenizer "Assistant:" + "▁He" glues the separator to the first word."""
+    """The rule labels.py used before: loss only on tokens that start inside the span. With the
+    separator space outside the assistant span (the plain template as it once was), the demo's
+    SentencePiece tokenizer glues it to the first word ("Assistant:" + "▁He")."""
     tok = load(demo_model_path)
+    tok.chat_template = SPACE_IN_PROMPT
 
     def start_only(lab: Labeled) -> list[int]:
         return [i if any(a <= s < b for a, b in lab.spans) and e > s else IGNORE

@@ -36,7 +36,8 @@ def test_demo_first_answer_word_is_trained(demo_model_path: Any) -> None:
     tok = load(demo_model_path)
     lab = label_record(tok, chat("Who is Lily?", "Lily is a girl."))
     assert lab.text == "<s>User: Who is Lily?\nAssistant: Lily is a girl.</s>\n"
-    assert trained(lab) == [" Lily is a girl.</s>\n"]  # "▁Lily" holds the template's space
+    assert trained(lab) == [" Lily is a girl.</s>\n"]  # "▁Lily": the space is the answer's
+    assert lab.spans == [(lab.text.index(" Lily is"), len(lab.text))]
 
 
 def test_phi3_every_turn_trains_its_end_token() -> None:

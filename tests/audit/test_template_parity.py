@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_templates_support import MISTRAL, PHI3, chat, load, pairs
+from test_templates_support import MISTRAL, PHI3, SPACE_IN_PROMPT, chat, load, pairs
 
 from harness.audit import AuditParams, run_audit
 from harness.audit.export_parity import export_parity
@@ -28,7 +28,7 @@ from harness.audit.template_parity import (
 )
 from harness.data.record import Record
 from harness.models.loading import load_chat_tokenizer
-from harness.models.templates import CloneSpec
+from harness.models.templates import PLAIN_TEMPLATE, CloneSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "suites" / "demo" / "model"
@@ -62,11 +62,24 @@ def test_matching_templates_have_no_finding(name: str, records: list[Record]) ->
     assert [c.check for c in run.checks] == [PROMPT_CHECK, HEADER_CHECK, END_CHECK]
 
 
-def test_plain_template_seam_is_found_where_the_answer_glues_to_the_space(records: list[Record]) -> None:
-    """The plain template's generation prompt ends with a space ("Assistant: "); SentencePiece
-    glues that space to a word-initial answer in training ("▁The"), so the prompt ends with a lone
-    "▁" the model never saw there. Answers that do not glue ("1.", "{", emoji bytes) are fine."""
+def test_plain_template_prompts_as_it_trains(records: list[Record]) -> None:
+    """The plain template's generation prompt ends at "Assistant:" and the space is the answer's:
+    every conversation, word-initial answers included, is prompted with training's exact ids."""
     tok = load_chat_tokenizer(DEMO).tokenizer
+    assert tok.chat_template == PLAIN_TEMPLATE
+    run = generation_parity(tok, records, stop_token_ids=[2])
+    assert run.compared == len(records) and run.findings == []
+    json_answers = [chat("Tom was sad.", '{"name": "Tom", "mood": "sad"}', index=i) for i in range(3)]
+    assert generation_parity(tok, json_answers, stop_token_ids=[2]).findings == []
+
+
+def test_plain_template_seam_is_found_where_the_answer_glues_to_the_space(records: list[Record]) -> None:
+    """A generation prompt that ends with the space ("Assistant: "), as the plain template once
+    did: SentencePiece glues that space to a word-initial answer in training ("▁The"), so the
+    prompt ends with a lone "▁" the model never saw there. Answers that do not glue ("1.", "{",
+    emoji bytes) are not flagged."""
+    tok = load_chat_tokenizer(DEMO).tokenizer
+    tok.chat_template = SPACE_IN_PROMPT
     run = generation_parity(tok, records, stop_token_ids=[2])
     flagged = {f.refs[0].index for f in run.findings}
 
@@ -77,8 +90,6 @@ def test_plain_template_seam_is_found_where_the_answer_glues_to_the_space(record
     assert flagged == {r.index for r in records if glues(r.response)}
     assert 0 < len(flagged) < len(records)
     assert all(f.details["prompt"]["token"] == "▁" for f in run.findings)
-    json_answers = [chat("Tom was sad.", '{"name": "Tom", "mood": "sad"}', index=i) for i in range(3)]
-    assert generation_parity(tok, json_answers, stop_token_ids=[2]).findings == []
 
 
 def test_generation_prompt_with_an_extra_space_is_found_on_every_item(records: list[Record]) -> None:

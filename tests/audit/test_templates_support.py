@@ -18,6 +18,17 @@ TEMPLATES = FIXTURES / "chat_templates"
 PHI3 = FIXTURES / "phi-3-mini"
 MISTRAL = FIXTURES / "mistral-7b-instruct-v0.2"
 
+# The plain template as it once was: the separator space in the generation prompt, outside the
+# answer (SentencePiece then glues it to the answer's first word in training only).
+SPACE_IN_PROMPT = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{{ message['content'] + '\n' }}"
+    "{% elif message['role'] == 'user' %}{{ 'User: ' + message['content'] + '\n' }}"
+    "{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' }}"
+    "{% generation %}{{ message['content'] + eos_token }}{% endgeneration %}{{ '\n' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}"
+)
+
 
 def load(path: Path) -> Any:
     """A fresh tokenizer (tests change its template), the way the harness loads one."""

@@ -58,8 +58,9 @@ def test_chat_records_are_scored_on_the_response_only(loaded4: Any) -> None:
     ours, _ = record_nll(loaded4.model, loaded4.tokenizer, [chat, text], max_len=128)
     chat_ids = label_record(loaded4.tokenizer, chat, 128).input_ids
     response_ids = loaded4.tokenizer(chat.response, add_special_tokens=False)["input_ids"]
-    # the response and the end-of-turn token; never the prompt
-    assert ours[0].tokens <= len(response_ids) + 2 < len(chat_ids)
+    # the response (its leading "▁" is the template's separator space, the answer's own), EOS and the
+    # turn's closing newline ("▁" "<0x0A>" after a special token); never the prompt
+    assert ours[0].tokens <= len(response_ids) + 3 < len(chat_ids)
     assert ours[1].tokens == len(label_record(loaded4.tokenizer, text, 128).input_ids) - 1
 
 
