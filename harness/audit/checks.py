@@ -20,16 +20,13 @@ named. Unknown names fail with the known ones and a did-you-mean.
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.metadata
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
+from harness import plugins
 from harness.errors import HarnessError
 from harness.results import Finding, Severity
 
@@ -46,6 +43,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class AuditCheckError(HarnessError, ValueError):
     """An audit check name is unknown or taken, its module cannot be imported, or a parameter is wrong."""
+
+
+KIND = plugins.Kind(shape="module:function", example="mypkg.checks:no_sql", plural="checks",
+                    decorator="@audit_check", marker=ATTR, error=AuditCheckError)
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def _typed(check: str, key: str, default: Any, value: Any) -> Any:
 
 
 def _hint(name: str, known: Iterable[str]) -> str:
-    near = difflib.get_close_matches(name, sorted(known), n=1)
-    return f"; did you mean {near[0]!r}?" if near else ""
+    near = plugins.did_you_mean(name, sorted(known))
+    return f"; did you mean {near!r}?" if near else ""
 
 
 def make_check(fn: CheckFn, *, name: str | None = None, severity: Severity = "warning",
@@ -130,28 +131,17 @@ class _Registry:
     def __init__(self) -> None:
         self.checks: dict[str, AuditCheck] = {}
         self.builtin: list[str] = []
-        self._eps: dict[str, importlib.metadata.EntryPoint] | None = None
+        self.entry_points = plugins.EntryPointGroup(ENTRY_POINT_GROUP, AuditCheckError)
 
     def load(self) -> None:
         """Nothing to do: ``harness.audit`` imports :mod:`harness.audit.defects`, which declares the
         built-ins (importing this module imports that package first)."""
 
-    def entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:
-        if self._eps is None:
-            self._eps = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-        return self._eps
-
     def from_entry_point(self, name: str) -> AuditCheck | None:
-        self._eps = None  # a package installed since the last look
-        ep = self.entry_points().get(name)
-        if ep is None:
+        self.entry_points.refresh()  # a package installed since the last look
+        if name not in self.entry_points:
             return None
-        where = f"entry point {name!r} ({ENTRY_POINT_GROUP}: {ep.value})"
-        try:
-            obj = ep.load()
-        except Exception as exc:  # the user's code: any failure is theirs to fix, reported in one line
-            raise AuditCheckError(f"{where} cannot be loaded: {type(exc).__name__}: {exc}") from None
-        check = as_check(obj, where)
+        check = as_check(self.entry_points.load(name), self.entry_points.where(name))
         return register(check if check.name == name else replace(check, name=name))
 
 
@@ -193,11 +183,9 @@ def unregister(name: str) -> None:
 
 def as_check(obj: Any, where: str | None = None) -> AuditCheck:
     """The check a reference names: an :class:`AuditCheck`, or a function ``@audit_check`` decorated."""
-    if isinstance(obj, AuditCheck):
-        return obj
-    spec = getattr(obj, ATTR, None)
-    if isinstance(spec, AuditCheck):
-        return spec
+    check = plugins.declared(obj, AuditCheck, ATTR)
+    if check is not None:
+        return check
     raise AuditCheckError(f"{where or repr(obj)} is not an audit check (a {type(obj).__name__}; "
                           "decorate a function with @harness.audit.audit_check)")
 
@@ -210,57 +198,20 @@ def builtin_checks() -> list[AuditCheck]:
 
 def known_names() -> list[str]:
     REGISTRY.load()
-    return list(dict.fromkeys([*REGISTRY.builtin, *REGISTRY.checks, *REGISTRY.entry_points()]))
+    return list(dict.fromkeys([*REGISTRY.builtin, *REGISTRY.checks, *REGISTRY.entry_points.names()]))
 
 
 def resolve(ref: str, folder: Path | None = None) -> AuditCheck:
     """A check by registered name, entry point name, or ``module:function`` (``folder``: also searched)."""
     REGISTRY.load()
     if ":" in ref:
-        return _import_reference(ref, [*([folder] if folder is not None else []), Path.cwd()])
+        search = [*([folder] if folder is not None else []), Path.cwd()]
+        return as_check(plugins.load_reference(ref, KIND, search), repr(ref))
     check = REGISTRY.checks.get(ref) or REGISTRY.from_entry_point(ref)
     if check is None:
-        known = known_names()
-        near = difflib.get_close_matches(ref, known, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else "."
-        raise AuditCheckError(f"unknown audit check {ref!r}{hint} Available: {', '.join(known)} "
-                              "(or module:function for your own)")
+        raise AuditCheckError(plugins.unknown_message("audit check", ref, known_names(),
+                                                      tail=" (or module:function for your own)"))
     return check
-
-
-def _import_reference(ref: str, search: Sequence[Path]) -> AuditCheck:
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise AuditCheckError(f"{ref!r}: expected module:function, e.g. mypkg.checks:no_sql")
-    module = _import(module_name, ref, search)
-    obj = getattr(module, attr, None)
-    if obj is None:
-        checks = [k for k, v in vars(module).items() if isinstance(getattr(v, ATTR, None), AuditCheck)]
-        near = difflib.get_close_matches(attr, checks, n=1)
-        hint = f"did you mean {module_name}:{near[0]}?" if near else (
-            f"its checks: {', '.join(sorted(checks))}" if checks else "it defines no @audit_check")
-        raise AuditCheckError(f"{ref!r}: module {module_name!r} has no attribute {attr!r}", hint=hint)
-    return as_check(obj, repr(ref))
-
-
-def _import(module_name: str, ref: str, search: Sequence[Path]) -> ModuleType:
-    """Import ``module_name``; when it is not on the path, from a ``search`` folder that holds it."""
-    try:
-        try:
-            return importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            top = module_name.split(".")[0]
-            missing_self = exc.name is not None and f"{module_name}.".startswith(f"{exc.name}.")
-            extra = [str(p) for p in search if (p / top).is_dir() or (p / f"{top}.py").is_file()]
-            extra = [p for p in dict.fromkeys(extra) if p not in sys.path]
-            if not missing_self or not extra:
-                raise
-            sys.path.extend(extra)
-            importlib.invalidate_caches()
-            return importlib.import_module(module_name)
-    except Exception as exc:  # the user's module: any failure is theirs to fix, reported in one line
-        raise AuditCheckError(f"{ref!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") \
-            from None
 
 
 def selected(refs: Iterable[str], folder: Path | None = None) -> list[AuditCheck]:

@@ -15,6 +15,7 @@ import yaml
 from harness.audit import AuditCheckError, AuditParams, Hit, Rows, audit_check, register, run_audit
 from harness.audit.checks import ENTRY_POINT_GROUP, REGISTRY, builtin_checks, resolve, unregister, validate
 from harness.errors import ConfigError, HarnessError
+from harness.plugins import EntryPointGroup
 from harness.suite import load_suite
 from tests.audit import user_checks
 
@@ -86,7 +87,7 @@ def test_a_users_check_by_entry_point(monkeypatch: pytest.MonkeyPatch, alpaca_pa
                     group=ENTRY_POINT_GROUP)
     monkeypatch.setattr("importlib.metadata.entry_points",
                         lambda group=None: [ep] if group == ENTRY_POINT_GROUP else [])
-    monkeypatch.setattr(REGISTRY, "_eps", None)
+    monkeypatch.setattr(REGISTRY, "entry_points", EntryPointGroup(ENTRY_POINT_GROUP))  # read afresh
     pairs = list(alpaca_pairs[:12])
     pairs[5] = (pairs[5][0], SQL)
     result = run_audit(records_of(pairs), params=AuditParams(workers=1, checks=("sql_in_target",)),

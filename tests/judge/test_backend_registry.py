@@ -223,6 +223,20 @@ def test_a_backend_whose_constructor_fails_is_a_recorded_judge_failure(tmp_path:
     assert "could not be created: RuntimeError: in-house-7b is not deployed here" in (run.error or "")
 
 
+def test_a_backend_module_that_fails_to_import_is_one_line(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any error while importing a user's module (not only ImportError) names the reference."""
+    (tmp_path / "judge_mod_raises.py").write_text("raise RuntimeError('no GPU here')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"^'judge_mod_raises:Judge': cannot import module "
+                                         r"'judge_mod_raises' \(RuntimeError: no GPU here\)$"):
+        check_backend("judge_mod_raises:Judge")
+    from harness.judge.backends import backend_class
+
+    with pytest.raises(JudgeError, match="cannot import module 'judge_mod_raises' \\(RuntimeError"):
+        backend_class("judge_mod_raises:Judge")
+
+
 def test_backend_names_are_plain_words() -> None:
     with pytest.raises(ValueError, match="plain word"):
         register_backend("a:b", LengthJudge)

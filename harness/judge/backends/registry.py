@@ -16,13 +16,11 @@ SDK is imported only when its backend is used). It is called with the judge's
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import inspect
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from harness import plugins
 from harness.errors import JudgeError
 
 if TYPE_CHECKING:
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "harness.judge_backends"
 T = TypeVar("T")
+KIND = plugins.Kind(shape="module:Class", example="mypkg.judges:MyBackend")
 
 _REGISTERED: dict[str, str | type] = {}
 
@@ -58,13 +57,17 @@ def unregister_backend(name: str) -> None:
     _REGISTERED.pop(name, None)
 
 
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+_GROUP = plugins.EntryPointGroup(ENTRY_POINT_GROUP)
+
+
+def _entry_points() -> plugins.EntryPointGroup:
+    _GROUP.refresh()  # read on every look: a backend package may be installed while a process runs
+    return _GROUP
 
 
 def known_backends() -> list[str]:
     """Every backend name usable in a judge config (``module:Class`` aside)."""
-    return sorted(set(_REGISTERED) | set(_entry_points()))
+    return sorted(set(_REGISTERED) | set(_entry_points().names()))
 
 
 def check_backend(value: str) -> str:
@@ -78,8 +81,8 @@ def check_backend(value: str) -> str:
         _check_class(_import_target(value, ValueError), value, ValueError)
         return value
     known = known_backends()
-    near = difflib.get_close_matches(value, known, n=1)
-    hint = f"; did you mean {near[0]!r}?" if near else ""
+    near = plugins.did_you_mean(value, known)
+    hint = f"; did you mean {near!r}?" if near else ""
     raise ValueError(f"unknown judge backend {value!r}; known: {', '.join(known)}, or module:Class{hint}")
 
 
@@ -92,10 +95,10 @@ def backend_class(name: str) -> Callable[[JudgeConfig], Backend]:
             target = _import_target(target, JudgeError)
     elif name in (found := _entry_points()):
         try:
-            target = found[name].load()
-        except Exception as exc:  # a broken plug-in is the user's to fix: say which and why
-            raise JudgeError(f"judge backend {name!r} (entry point {found[name].value}) failed to load: "
-                             f"{type(exc).__name__}: {exc}") from None
+            target = found.load(name)
+        except plugins.PluginError as exc:  # a broken plug-in is the user's to fix: say which and why
+            raise JudgeError(f"judge backend {name!r} (entry point {exc.module}) failed to load: "
+                             f"{type(exc.cause).__name__}: {exc.cause}") from None
     elif ":" in name:
         target = _import_target(name, JudgeError)
     else:
@@ -144,19 +147,21 @@ def class_path(target: object) -> str:
 
 
 def _import_target(spec: str, error: Callable[[str], Exception]) -> Any:
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise error(f"{spec!r}: expected module:Class, e.g. mypkg.judges:MyBackend")
+    """The class ``module:Class`` names, imported as written; ``error`` is the exception to raise."""
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise error(f"{spec!r}: cannot import module {module_name!r} ({exc})") from None
-    target: Any = module
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise error(f"{spec!r}: module {module_name!r} has no {attr!r}")
-        target = getattr(target, part)
-    return target
+        return plugins.load_reference(spec, KIND)
+    except plugins.PluginError as exc:
+        if exc.problem == "import":
+            raise error(f"{spec!r}: cannot import module {exc.module!r} ({_cause(exc)})") from None
+        if exc.problem == "attribute":
+            raise error(f"{spec!r}: module {exc.module!r} has no {exc.attr!r}") from None
+        raise error(exc.message) from None
+
+
+def _cause(exc: plugins.PluginError) -> str:
+    """Why a plug-in failed: an import error's own words, any other error with its type."""
+    cause = exc.cause
+    return str(cause) if isinstance(cause, ImportError) else f"{type(cause).__name__}: {cause}"
 
 
 def _check_class(target: Any, spec: str, error: Callable[[str], Exception]) -> None:

@@ -10,16 +10,12 @@ The built-ins (:mod:`harness.score.metrics.builtin`) register through the same c
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.metadata
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal, TypeVar, overload
 
+from harness import plugins
 from harness.errors import MetricError
 from harness.score.metrics.spec import (
     FLIP_MARGIN,
@@ -37,6 +33,8 @@ ENTRY_POINTS = "harness.metrics"
 # Words the gate language or items.jsonl already use: a metric by one of these names could not be read.
 RESERVED = frozenset({"audit", "baseline", "judge", "delta", "regressed", "improved", "generation"})
 UserAggregation = Literal["mean", "percent"]  # "perplexity" needs per-item token weights only a job has
+KIND = plugins.Kind(shape="module:function", example="mypkg.metrics:sql_executes", plural="metrics",
+                    decorator="@metric", marker=ATTR, error=MetricError)
 
 
 class UnknownMetricError(MetricError, LookupError):
@@ -49,10 +47,7 @@ class DuplicateMetricError(MetricError):
 
 def unknown_message(name: str, known: Iterable[str], *, tail: str = "", near: str | None = None) -> str:
     """lm-eval style: ``unknown metric 'x'; did you mean 'y'? Available: a, b``."""
-    names = sorted(set(known))
-    near = near or next(iter(difflib.get_close_matches(name, names, n=1)), None)
-    head = f"unknown metric {name!r}" + (f"; did you mean {near!r}?" if near else ".")
-    return f"{head} Available: {', '.join(names)}{tail}"
+    return plugins.unknown_message("metric", name, sorted(set(known)), tail=tail, near=near)
 
 
 def spec_from_function(fn: Callable[..., Any], *, name: str | None = None, higher_is_better: bool = True,
@@ -69,10 +64,8 @@ def spec_from_function(fn: Callable[..., Any], *, name: str | None = None, highe
 
 def as_spec(obj: Any, where: str) -> MetricSpec:
     """A registry entry from what a reference names: a spec, or a function ``@metric`` decorated."""
-    if isinstance(obj, MetricSpec):
-        return obj
-    spec = getattr(obj, ATTR, None)
-    if isinstance(spec, MetricSpec):
+    spec = plugins.declared(obj, MetricSpec, ATTR)
+    if spec is not None:
         return spec
     raise MetricError(f"{where} is not a metric (a {type(obj).__name__}; decorate a function with "
                       f"@harness.metric)")
@@ -94,7 +87,7 @@ class MetricRegistry:
     def __init__(self, entry_point_group: str | None = ENTRY_POINTS) -> None:
         self.entry_point_group = entry_point_group
         self._specs: dict[str, MetricSpec] = {}  # a family ("mmlu/<subject>") is kept under "mmlu/"
-        self._eps: dict[str, importlib.metadata.EntryPoint] | None = None  # scanned once, again on a miss
+        self._eps = plugins.EntryPointGroup(entry_point_group, MetricError)  # scanned once, again on a miss
 
     def register(self, spec: MetricSpec) -> MetricSpec:
         """Add ``spec``; registering the same metric again replaces it, a different one is refused."""
@@ -181,73 +174,25 @@ class MetricRegistry:
         current directory after the Python path)."""
         if ":" in selector:
             search = [*([folder] if folder is not None else []), Path.cwd()]
-            return (self.register(self._load_reference(selector, search)),)
+            return (self.register(as_spec(plugins.load_reference(selector, KIND, search), repr(selector))),)
         chosen = tuple(s for s in self._specs.values() if (s.selector or s.name) == selector)
         if chosen:
             return chosen
-        self._eps = None  # a package installed since the last look
+        self._eps.refresh()  # a package installed since the last look
         spec = self._from_entry_point(selector)
         if spec is not None:
             return (spec,)
-        names = [*self.selectors(), *self._entry_points()]
+        names = [*self.selectors(), *self._eps.names()]
         # A metric's own name where its selector is meant ("json_valid" for "json"): suggest the selector.
         by = next((s.selector for s in self._specs.values() if s.name == selector and s.selector), None)
         raise UnknownMetricError(unknown_message(selector, names, near=by,
                                                  tail=" (or module:function for your own)"))
 
-    def _entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:
-        if self.entry_point_group is None:
-            return {}
-        if self._eps is None:
-            found = importlib.metadata.entry_points(group=self.entry_point_group)
-            self._eps = {ep.name: ep for ep in found}
-        return self._eps
-
     def _from_entry_point(self, name: str) -> MetricSpec | None:
-        ep = self._entry_points().get(name)
-        if ep is None:
+        if name not in self._eps:
             return None
-        where = f"entry point {name!r} ({self.entry_point_group}: {ep.value})"
-        try:
-            obj = ep.load()
-        except Exception as exc:  # the user's code: any failure is theirs to fix, reported in one line
-            raise MetricError(f"{where} cannot be loaded: {type(exc).__name__}: {exc}") from None
-        spec = as_spec(obj, where)
+        spec = as_spec(self._eps.load(name), self._eps.where(name))
         return self.register(spec if spec.name == name else replace(spec, name=name, selector=""))
-
-    def _load_reference(self, ref: str, search: Sequence[Path]) -> MetricSpec:
-        module_name, _, attr = ref.partition(":")
-        if not module_name or not attr:
-            raise MetricError(f"{ref!r}: expected module:function, e.g. mypkg.metrics:sql_executes")
-        module = _import(module_name, ref, search)
-        obj = getattr(module, attr, None)
-        if obj is None:
-            metrics = [k for k, v in vars(module).items() if isinstance(getattr(v, ATTR, None), MetricSpec)]
-            near = difflib.get_close_matches(attr, metrics, n=1)
-            hint = f"did you mean {module_name}:{near[0]}?" if near else (
-                f"its metrics: {', '.join(sorted(metrics))}" if metrics else "it defines no @metric")
-            raise MetricError(f"{ref!r}: module {module_name!r} has no attribute {attr!r}", hint=hint)
-        return as_spec(obj, repr(ref))
-
-
-def _import(module_name: str, ref: str, search: Sequence[Path]) -> ModuleType:
-    """Import ``module_name``; when neither it nor a parent is on the path, from a ``search`` folder
-    that holds it (appended to ``sys.path``, so the module's own imports of its siblings work)."""
-    try:
-        try:
-            return importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            top = module_name.split(".")[0]
-            missing_self = exc.name is not None and f"{module_name}.".startswith(f"{exc.name}.")
-            extra = [str(p) for p in search if (p / top).is_dir() or (p / f"{top}.py").is_file()]
-            extra = [p for p in dict.fromkeys(extra) if p not in sys.path]
-            if not missing_self or not extra:
-                raise
-            sys.path.extend(extra)
-            importlib.invalidate_caches()
-            return importlib.import_module(module_name)
-    except Exception as exc:  # the user's module: any failure is theirs to fix, reported in one line
-        raise MetricError(f"{ref!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
 
 
 _DEFAULT = MetricRegistry()
