@@ -205,7 +205,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     given = _adapter_flags(args.adapter or [])
     suite = load_suite(args.suite, adapters=list(given))  # input checked before the heavy scoring stack
-    from harness.pipeline import cache_path, default_out, finish_evaluation
+    from harness.pipeline import cache_path, default_out, judge_and_finish
     from harness.progress import verdict
     from harness.results import load_audit, load_sweep
     from harness.score.engine import evaluate
@@ -217,7 +217,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         adapters: dict[str, str | Path] = {**(sweep.adapters(out) if sweep else {}), **given}
         audit = load_audit(out / "audit.json") if (out / "audit.json").is_file() else None
         ev = evaluate(suite, adapters, cache_path=cache_path(out), progress=not args.quiet)
-        results = finish_evaluation(suite, out, ev, audit=audit, sweep=sweep)
+        results = judge_and_finish(suite, out, ev, audit=audit, sweep=sweep)
     _print_gates(results)
     from harness.cli_ci import run_outputs
 

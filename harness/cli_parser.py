@@ -154,7 +154,8 @@ def _suite_commands(sub: Subs, h: Mapping[str, Handler]) -> None:
     sweep.add_argument("suite", help="the suite YAML file")
     _executor(sweep, "trials")
     _common(sweep)
-    ev = _sub(sub, "eval", "score the base and adapters on the held-out set, then gate", h.get("eval"))
+    ev = _sub(sub, "eval", "score the base and adapters on the held-out set, run the suite's judges, "
+              "then gate", h.get("eval"))
     ev.add_argument("suite", help="the suite YAML file")
     ev.add_argument("--adapter", action="append", metavar="NAME=DIR",
                     help="an adapter to score, repeatable (default: the sweep's trials in --out)")

@@ -147,12 +147,26 @@ def _run_stages(suite: SuiteConfig, out: Path, *, progress: bool, executor: str)
     console.rule("[bold]score")
     adapters = sweep.adapters(out)
     evaluation = evaluate(suite, adapters, loaded=loaded, cache_path=cache_path(out), progress=progress)
-    judges = None
-    if suite.judges:
-        console.rule("[bold]judge")
-        judges = judge_suite(suite, evaluation.items, select_candidate(suite, evaluation.models), out)
-        summary("judge", judge_line(judges))
-    return finish_evaluation(suite, out, evaluation, audit=audit, sweep=sweep, judges=judges)
+    return judge_and_finish(suite, out, evaluation, audit=audit, sweep=sweep)
+
+
+def judge_and_finish(suite: SuiteConfig, out: Path, evaluation: Evaluation, *, audit: AuditResult | None,
+                     sweep: SweepResult | None) -> RunResults:
+    """What follows scoring in ``harness run`` and ``harness eval`` alike: the judge stage, then
+    :func:`finish_evaluation`. One function, so the two commands judge and gate the same way."""
+    return finish_evaluation(suite, out, evaluation, audit=audit, sweep=sweep,
+                             judges=judge_stage(suite, evaluation, out))
+
+
+def judge_stage(suite: SuiteConfig, evaluation: Evaluation, out: Path) -> JudgeReport | None:
+    """The suite's judges on the base and the selected candidate, with the stage's summary line
+    (None when the suite has no judges)."""
+    if not suite.judges:
+        return None
+    console.rule("[bold]judge")
+    report = judge_suite(suite, evaluation.items, select_candidate(suite, evaluation.models), out)
+    summary("judge", judge_line(report))
+    return report
 
 
 def finish_evaluation(

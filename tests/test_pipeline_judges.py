@@ -128,3 +128,22 @@ def test_a_judge_answering_401_fails_the_run_but_loses_none_of_its_work(
     assert 16 <= len(sent) <= 32 and len({s.key for s in sent}) == len(sent)
     assert all("[User request]\n\n" not in s.text for s in sent)  # no empty (general-text) prompt
     assert {v.item_id.split("/")[0] for v in run.verdicts} == {"eval"}
+
+
+@pytest.mark.slow
+def test_eval_runs_the_judges_as_run_does(tmp_path: Path, server: LoopbackJudge,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`harness eval` shares run's judge stage: the judges, their results and their gate."""
+    from harness.cli import main
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    suite, out = write_suite(tmp_path, server), tmp_path / "eval"
+    adapter = ROOT / "tests" / "fixtures" / "score" / "adapter_good"
+    assert main(["eval", str(suite), "--out", str(out), "--adapter", f"ft={adapter}", "--quiet"]) == 0
+    results = load_results(out / "results.json")
+    assert results.judges is not None  # before: eval never called the judges
+    run = results.judges.runs[0]
+    assert run.error is None and run.items == 16 and len(run.verdicts) == 32 and run.failed == 0
+    assert {v.item_id.split("/")[0] for v in run.verdicts} == {"eval"} and server.request_count >= 16
+    gate = next(g for g in results.gates if g.name == "judge.helpful")
+    assert gate.passed and results.passed
