@@ -215,16 +215,13 @@ def track(suite: SuiteConfig, results: RunResults, out: Path) -> None:
     """Log written results to the suite's trackers: a tracker failure warns, the run stands."""
     from rich.markup import escape
 
+    from harness.progress import warning
     from harness.tracking import TrackingError, log_results
 
     try:
         lines = log_results(results, suite.tracking.resolved(suite.folder), out)
     except TrackingError as exc:
         lines = exc.logged
-        console.print(
-            f"[yellow]warning:[/] tracking failed: {escape(exc.message)}"
-            " (results.json and the report are written)",
-            soft_wrap=True,
-        )
+        warning(f"tracking failed: {exc.message} (results.json and the report are written)")
     for line in lines:
         console.print(f"tracking: {escape(line)}", soft_wrap=True)

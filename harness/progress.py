@@ -96,6 +96,12 @@ def summary(stage: str, text: str) -> None:
     console.print(f"{escape(stage)}: {escape(text)}", soft_wrap=True)
 
 
+def warning(text: str) -> None:
+    """A problem the run goes on after (a judge stopped, a tracker failed); hidden with ``--quiet``,
+    where the verdict and the failed gates say what it cost."""
+    console.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
+
+
 def verdict(markup: str) -> None:
     """A line shown even with ``--quiet``: the verdict, where the report is (rich markup: escape data)."""
     was, console.quiet = console.quiet, False

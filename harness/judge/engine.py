@@ -9,7 +9,9 @@ The judge stops, recording why (:attr:`Engine.stopped`), when no judgement can
 succeed: a :class:`FatalError` (bad key, unknown model), a budget that would be
 overrun, or the judge-wide retry budget spent on failures that hit every request
 alike (a refused connection; :class:`Breaker`). Answers that arrived before the
-stop are kept.
+stop are kept. The stop and each judgement that failed for good are warnings on the
+harness console (:func:`harness.progress.warning`); retries and re-asks are logged
+(``harness.judge``, INFO).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from harness.judge.config import JudgeConfig
 from harness.judge.jobs import Job
 from harness.judge.retry import RetryPolicy, call_with_retries
 from harness.judge.secrets import redact
+from harness.progress import warning
 
 log = logging.getLogger("harness.judge")
 
@@ -159,7 +162,7 @@ class Engine:
         if self.stopped is not None:
             return
         self.stopped = reason
-        log.warning("judge %r stopped: %s", self.config.name, reason)
+        warning(redact(f"judge {self.config.name!r} stopped: {reason}"))
         me = asyncio.current_task()
         for task in self._tasks:
             if task is not me:
@@ -204,7 +207,7 @@ class Engine:
         try:
             done = await call_with_retries(call, self.policy, label=label)
         except (TransientError, RequestError) as exc:
-            log.warning("%s: a judgement failed after %d attempt(s): %s", label, attempts, exc)
+            warning(redact(f"{label}: a judgement failed after {attempts} attempt(s): {exc}"))
             return Answer(None, error=str(exc))
         finally:
             self.counters.retries += max(0, attempts - 1)

@@ -3,6 +3,7 @@ threshold of judgements without a verdict, unparseable answers asked again and n
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -167,3 +168,31 @@ def test_a_re_ask_the_budget_cannot_take_keeps_the_unparseable_answer(loopback: 
                      progress=False).runs[0]
     assert server.request_count == 1 and run.unparseable == 1 and run.reasked == 0
     assert run.error is None  # no judgement was left unsent: the one there was, was asked
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_judge_warnings_go_through_the_console_and_quiet_hides_them(
+        tmp_path: Path, loopback: Start, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, quiet: bool) -> None:
+    """A judgement that fails for good and a judge that stops are console warnings, not log records
+    (Python's fallback handler printed them to stderr, --quiet or not); --quiet hides them."""
+    from harness.progress import terminal
+
+    server = loopback(lambda seen: Reply("bad_request", message="context too long") if seen.item == "1"
+                      else Reply(text=hashed_rating(seen)))
+    with terminal(quiet=quiet):
+        failed_one = run_judges([judge(server)], make_items(3), cache_path=tmp_path / "a.db", progress=False)
+        wrong = "sk-test-WRONG-0a1b2c3d4e5f6a7b"
+        monkeypatch.setenv(KEY_ENV, wrong)
+        stopped = run_judges([judge(server)], make_items(3), cache_path=tmp_path / "b.db", progress=False)
+    assert failed_one.runs[0].failed == 2 and failed_one.runs[0].error is None
+    assert stopped.runs[0].error == "HTTP 401: invalid api key"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no record for a handler
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    if quiet:
+        assert err == ""
+        return
+    assert err.count("warning: judge 'openai-judge': a judgement failed after 1 attempt(s): HTTP 400: "
+                     "context too long") == 2  # base and ft of item 1
+    assert err.count("warning: judge 'openai-judge' stopped: HTTP 401: invalid api key") == 1
+    assert wrong not in err
