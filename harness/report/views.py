@@ -57,20 +57,27 @@ def pareto_front(points: Mapping[str, Sequence[float]]) -> set[str]:
     return front
 
 
+FORGETTING = ("general_perplexity", "mmlu")  # the forgetting canaries, the first one a trial has
+
+
 def sweep_objectives(results: RunResults, primary: str) -> dict[str, tuple[float, float, float]]:
-    """Per trial: (-task metric, forgetting, cost) to minimise; forgetting is general perplexity."""
+    """Per trial: (task metric, forgetting, cost), each signed so that lower is better (a metric
+    whose higher is better is negated). Forgetting is general perplexity, else MMLU, else 0."""
     out: dict[str, tuple[float, float, float]] = {}
     if results.sweep is None:
         return out
     for t in results.sweep.trials:
         m = results.models.get(t.name, {})
-        task = m.get(primary)
-        if task is None:
+        if primary not in m:
             continue
-        task_sign = -task if higher_is_better(results, primary) else task
-        forgetting = m.get("general_perplexity", m.get("mmlu", 0.0))
-        out[t.name] = (task_sign, forgetting, float(t.trainable_params))
+        canary = next((k for k in FORGETTING if k in m), None)
+        forgetting = _to_minimise(results, canary, m[canary]) if canary else 0.0
+        out[t.name] = (_to_minimise(results, primary, m[primary]), forgetting, float(t.trainable_params))
     return out
+
+
+def _to_minimise(results: RunResults, metric: str, value: float) -> float:
+    return -value if higher_is_better(results, metric) else value
 
 
 def trial_rows(sweep: SweepResult | None, results: RunResults | None, front: set[str]) -> list[TrialRow]:
