@@ -1,8 +1,8 @@
 """Training against serving: does the server's chat template feed the model the tokens training did?
 
 ``serving_template_audit(tokenizer, records, serving)`` renders conversations the
-way training does (``apply_chat_template`` with the tokenizer's template, tokenized
-as :mod:`harness.data.labels` does) and the way the server does
+way training does (the generation prompt the scorer feeds the model,
+:func:`harness.models.template_ids.render_generation_prompt`) and the way the server does
 (:class:`~harness.templates.serving.ServingTemplate`: a Jinja file as vLLM uses it,
 an Ollama Modelfile or Go template as Ollama does), each cut before an assistant
 answer: a bounded, evenly spaced sample of the dataset's rows (up to ``limit``) and
@@ -41,6 +41,7 @@ from harness.audit.serving_layout import (
 from harness.audit.template_probe import probe_template
 from harness.data.labels import RenderError, render
 from harness.data.record import ASSISTANT, SYSTEM, USER, Record
+from harness.models.template_ids import generation_prompt_text, render_generation_prompt
 from harness.results import AuditResult, CheckRun, Finding, Ref
 from harness.templates.serving import ServingRenderError, ServingTemplate
 
@@ -184,8 +185,7 @@ class _Context:
         self.serving_adds = serving.adds_special(tokenizer)
 
     def train_render(self, turns: Sequence[tuple[str, str]]) -> str:
-        messages = [{"role": r, "content": c} for r, c in turns]
-        return render(self.tokenizer, messages, add_generation_prompt=True)
+        return generation_prompt_text(self.tokenizer, _answering(turns))
 
     def train_closed(self, turns: Sequence[tuple[str, str]]) -> str:
         return render(self.tokenizer, [{"role": r, "content": c} for r, c in turns])
@@ -197,30 +197,25 @@ class _Context:
         """The unit's differences; None when the training template refuses it (not comparable)."""
         turns = list(zip(unit.roles, unit.contents, strict=True))
         try:
-            t_text = self.train_render(turns)
+            trained = render_generation_prompt(self.tokenizer, _answering(turns))
             t_skel = self.train_render(sentinel_turns(unit.roles))
         except RenderError:
             return None
-        t = self.side(t_text, t_skel, training=True)
+        t = self.side(trained.text, trained.ids, trained.offsets, t_skel)
         try:
             s_text, s_skel = self.serve_render(turns), self.serve_render(sentinel_turns(unit.roles))
-            s = self.side(s_text, s_skel, training=False)
+            enc = self.tokenizer(s_text, add_special_tokens=self.serving_adds, return_offsets_mapping=True)
+            s = self.side(s_text, list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]], s_skel)
         except ServingRenderError as exc:
             return [(Difference("render_error", (0, 0), str(exc)), t, None)]
         return [(d, t, s) for d in classify(unit, t, s, self.layout, self.serving_default, self.bos_id)]
 
-    def side(self, text: str, skel: str, *, training: bool) -> Side:
-        if training:  # the rule training uses (harness.data.labels): the template's BOS, else the tokenizer's
-            add = not (self.bos and text.startswith(self.bos))
-            enc = self.tokenizer(text, add_special_tokens=add, return_offsets_mapping=True)
-        else:
-            enc = self.tokenizer(text, add_special_tokens=self.serving_adds, return_offsets_mapping=True)
+    def side(self, text: str, ids: list[int], offsets: list[tuple[int, int]], skel: str) -> Side:
         sk = skeleton(skel, self.bos)
         body = text
         while self.bos and body.startswith(self.bos):
             body = body[len(self.bos):]
-        return Side(text, list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]], sk,
-                    markers_in(sk.scaffold(), self.tokenizer, self.pattern), body)
+        return Side(text, ids, offsets, sk, markers_in(sk.scaffold(), self.tokenizer, self.pattern), body)
 
     def stop_problem(self) -> dict[str, Any] | None:
         """A Modelfile whose stop strings and EOS miss the end of turn training taught, else None."""
@@ -231,6 +226,11 @@ class _Context:
         if any(end.startswith(s) for s in self.serving.stops if s) or (eos and end.startswith(str(eos))):
             return None
         return {"turn_end": self.layout.assistant_end, "stops": list(self.serving.stops), "eos": eos}
+
+
+def _answering(turns: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """Turns cut before an answer, as the conversation whose final assistant answer is to come."""
+    return [*({"role": r, "content": c} for r, c in turns), {"role": ASSISTANT, "content": ""}]
 
 
 def _finding(family: str, hits: list[tuple[Unit, Difference, Side | None, Side | None]], compared: int,

@@ -4,8 +4,9 @@ Training renders the whole conversation with the chat template and tokenizes it
 (:func:`harness.data.labels.label_records`, assistant-only labels). Generation renders
 the turns before the final assistant turn with ``add_generation_prompt`` and tokenizes
 that the same way (:func:`encode_rendered`: no second BOS when the template writes one).
-The scorer, the export check and the parity checks all call
-these, so "the prompt the scorer feeds the model" is one definition, not three copies.
+The scorer, the export check, the parity checks and the serving-template check all
+call these, so "the prompt the scorer feeds the model" is one definition, not four copies
+(:func:`render_generation_prompt` is the same prompt with each token's character span).
 
 A conversation is a list of ``{"role", "content"}`` mappings, or a :class:`Record`.
 """
@@ -13,6 +14,7 @@ A conversation is a list of ``{"role", "content"}`` mappings, or a :class:`Recor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from harness.data.labels import IGNORE, Labeled, RenderError, label_records, render
@@ -39,17 +41,39 @@ def generation_prompt_text(tokenizer: Any, conversation: Conversation) -> str:
     return render(tokenizer, prompt_messages(conversation), add_generation_prompt=True)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Text a chat template rendered, its token ids, and each token's character span in ``text``."""
+
+    text: str
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+
+
+def adds_special_tokens(tokenizer: Any, text: str) -> bool:
+    """Whether the tokenizer adds its special tokens to rendered ``text``: not when the template
+    wrote BOS already (training's rule, :mod:`harness.data.labels`)."""
+    bos = getattr(tokenizer, "bos_token", None)
+    return not (bos and text.startswith(bos))
+
+
 def encode_rendered(tokenizer: Any, text: str) -> list[int]:
     """Token ids of text a chat template rendered: the template already wrote BOS, don't add another."""
-    bos = getattr(tokenizer, "bos_token", None)
-    add_special = not (bos and text.startswith(bos))
-    ids: list[int] = tokenizer(text, add_special_tokens=add_special)["input_ids"]
+    ids: list[int] = tokenizer(text, add_special_tokens=adds_special_tokens(tokenizer, text))["input_ids"]
     return ids
 
 
 def render_generation_prompt_ids(tokenizer: Any, conversation: Conversation) -> list[int]:
     """The ids the scorer feeds the model for ``conversation`` (its final assistant turn left out)."""
     return encode_rendered(tokenizer, generation_prompt_text(tokenizer, conversation))
+
+
+def render_generation_prompt(tokenizer: Any, conversation: Conversation) -> Rendered:
+    """:func:`render_generation_prompt_ids` with the text and each token's character span."""
+    text = generation_prompt_text(tokenizer, conversation)
+    add = adds_special_tokens(tokenizer, text)
+    enc = tokenizer(text, add_special_tokens=add, return_offsets_mapping=True)
+    return Rendered(text, list(enc["input_ids"]), [(int(a), int(b)) for a, b in enc["offset_mapping"]])
 
 
 def training_render(tokenizer: Any, conversation: Conversation) -> Labeled:
@@ -81,5 +105,6 @@ def answer_start(labeled: Labeled, record: Record) -> int:
     return len(labeled.input_ids)
 
 
-__all__ = ["Conversation", "answer_start", "as_record", "encode_rendered", "generation_prompt_text",
-           "prompt_messages", "render_generation_prompt_ids", "render_training_ids", "training_render"]
+__all__ = ["Conversation", "Rendered", "adds_special_tokens", "answer_start", "as_record", "encode_rendered",
+           "generation_prompt_text", "prompt_messages", "render_generation_prompt",
+           "render_generation_prompt_ids", "render_training_ids", "training_render"]

@@ -177,3 +177,27 @@ def test_a_default_system_prompt_training_never_had_is_reported() -> None:
     assert [f.details["family"] for f in audit.findings] == ["system_prompt_added"]
     assert added[0].details["conversations"] == 12  # 10 rows + the 2 probes without a system turn
     assert audit.summary["serving_default_system"].startswith("You are Qwen")
+
+
+def test_the_training_side_is_the_scorers_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each row is compared as the scorer would prompt the model with it (one renderer for both)."""
+    import harness.audit.serving_template as serving_check
+    from harness.models.template_ids import generation_prompt_text, render_generation_prompt_ids
+
+    rendered: list[tuple[list[dict[str, str]], Any]] = []
+    real = serving_check.render_generation_prompt
+
+    def recorded(tok: Any, conversation: list[dict[str, str]]) -> Any:
+        out = real(tok, conversation)
+        rendered.append((conversation, out))
+        return out
+
+    monkeypatch.setattr(serving_check, "render_generation_prompt", recorded)
+    tok = tokenizer_for("chatml-plain")
+    records = load_records(CONVERSATIONS)[:8]
+    audit = serving_template_audit(tok, records, load_serving_template(SERVING / "chatml.gotmpl"))
+    assert len(rendered) == audit.summary["compared"] == len(units_of(records))
+    texts = {out.text for _, out in rendered}
+    assert {generation_prompt_text(tok, r) for r in records} <= texts
+    for conversation, out in rendered:
+        assert out.ids == render_generation_prompt_ids(tok, conversation)

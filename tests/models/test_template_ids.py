@@ -14,6 +14,7 @@ from harness.models.template_ids import (
     answer_start,
     as_record,
     generation_prompt_text,
+    render_generation_prompt,
     render_generation_prompt_ids,
     render_training_ids,
     training_render,
@@ -76,3 +77,12 @@ def test_generate_rows_on_the_real_model() -> None:
     dot = lm.tokenizer.convert_tokens_to_ids(".")
     stopped = generate_rows(lm.model, lm.tokenizer, prompts, max_new_tokens=40, stop_token_ids=[dot])
     assert all(g.stop == dot and g.new_tokens < 40 and "." not in g.text for g in stopped)
+
+
+def test_render_generation_prompt_is_the_prompt_with_token_spans(tok: Any) -> None:
+    rendered = render_generation_prompt(tok, CONVO)
+    assert rendered.text == generation_prompt_text(tok, CONVO)
+    assert rendered.ids == render_generation_prompt_ids(tok, CONVO)
+    assert len(rendered.offsets) == len(rendered.ids)
+    ends = [b for a, b in rendered.offsets if b > a]
+    assert ends == sorted(ends) and ends[-1] == len(rendered.text)  # spans in order, up to the text's end
