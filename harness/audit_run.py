@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from harness.audit import AuditParams, CleanPolicy, clean_dataset, load_benchmark, run_audit
 from harness.audit.clean import destination
 from harness.config import ReviewConfig
-from harness.data import load_records
+from harness.data import open_records
 from harness.data.record import Record
 from harness.judge.config import JudgeConfig
 from harness.report import render_audit
@@ -72,8 +72,9 @@ def audit_files(
     """
     if clean is not None:
         destination(clean.folder, train, eval, clean.policy, clean.force)
-    train_records = load_records(train, data_format)
-    eval_records = load_records(eval, data_format) if eval is not None else None
+    # JSONL is indexed, not loaded: the audit's workers parse it in chunks (other formats load whole).
+    train_records = open_records(train, data_format)
+    eval_records = open_records(eval, data_format) if eval is not None else None
     docs = {name: load_benchmark(name, path) for name, path in (benchmarks or {}).items()}
     result = run_audit(
         train_records, eval_records, benchmarks=docs, params=params, tokenizer=tokenizer, progress=progress
