@@ -76,7 +76,7 @@ class SplitData:
     def indices(self) -> np.ndarray:
         """Each position's record number (a file's records are numbered by position)."""
         if isinstance(self.records, RecordFile):
-            return np.arange(len(self.records), dtype=np.int64)
+            return self.records.indices
         return np.fromiter((r.index for r in self.records), dtype=np.int64, count=len(self.records))
 
     def index(self, pos: int) -> int:

@@ -45,10 +45,13 @@ def _blank(raw: bytes, first: bool) -> bool:
 class RecordFile(Sequence[Record]):
     """The records of one JSONL file, by index; ``starts``/``ends`` are each record's line's bytes."""
 
-    def __init__(self, path: Path, fmt: str, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> None:
+    def __init__(self, path: Path, fmt: str, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray,
+                 indices: np.ndarray | None = None) -> None:
         self.path = path
         self.format = fmt
         self.starts, self.ends, self.lines = starts, ends, lines
+        # Each record's number in the file (its position, unless this is a subset of the file's records).
+        self.indices = np.arange(len(starts), dtype=np.int64) if indices is None else indices
         self._cache: dict[int, Record] = {}
 
     @classmethod
@@ -106,9 +109,9 @@ class RecordFile(Sequence[Record]):
 
     def parse(self, lo: int, hi: int) -> list[Record]:
         """Records ``lo .. hi - 1``, parsed from one read."""
-        lines = self.lines[lo:hi].tolist()
+        lines, indices = self.lines[lo:hi].tolist(), self.indices[lo:hi].tolist()
         return [make_record(self._row(line, raw), self.format, self.path, i, line)
-                for i, line, raw in zip(range(lo, hi), lines, self.read(lo, hi), strict=True)]
+                for i, line, raw in zip(indices, lines, self.read(lo, hi), strict=True)]
 
     @overload
     def __getitem__(self, i: int) -> Record: ...
@@ -134,6 +137,12 @@ class RecordFile(Sequence[Record]):
     def __iter__(self) -> Iterator[Record]:
         for lo in range(0, len(self), ITER_ROWS):
             yield from self.parse(lo, min(lo + ITER_ROWS, len(self)))
+
+    def subset(self, positions: np.ndarray) -> RecordFile:
+        """The records at ``positions`` (ascending), keeping their numbers in the file; nothing is parsed."""
+        at = np.asarray(positions, dtype=np.int64)
+        return RecordFile(self.path, self.format, self.starts[at], self.ends[at], self.lines[at],
+                          self.indices[at])
 
     def span(self, i: int) -> tuple[int, int]:
         """Byte offsets of record ``i``'s line in the file (its line end included)."""
