@@ -29,6 +29,7 @@ from harness.audit.clean_policy import CleanPolicy
 from harness.audit.clean_write import prepare_folder, write_lines, write_rows
 from harness.audit.lsh import jaccard, shingle_sets
 from harness.audit.params import AuditParams
+from harness.audit.reuse import AuditCache
 from harness.data.loaders import load_records
 from harness.data.record import Record
 from harness.data.record_file import RecordFile
@@ -154,14 +155,15 @@ class _Auditor:
     """Runs the audit with fixed settings on whatever rows are kept."""
 
     def __init__(self, benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None, params: AuditParams,
-                 tokenizer: Any, progress: bool) -> None:
+                 tokenizer: Any, progress: bool, cache: AuditCache | None = None) -> None:
         self.benchmarks, self.params, self.tokenizer, self.progress = benchmarks, params, tokenizer, progress
+        self.cache = cache or AuditCache()  # re-audits of kept rows reuse the first audit's scans
 
     def __call__(self, train: Sequence[Record], evals: Sequence[Record] | None) -> AuditResult:
         from harness.audit.runner import run_audit
 
         return run_audit(train, evals, benchmarks=self.benchmarks, params=self.params,
-                         tokenizer=self.tokenizer, progress=self.progress)
+                         tokenizer=self.tokenizer, progress=self.progress, cache=self.cache)
 
 
 def _converge(first: AuditResult, audit: _Auditor, train: Sequence[Record], evals: Sequence[Record] | None,
@@ -259,11 +261,13 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
                   params: AuditParams | None = None, policy: CleanPolicy | None = None,
                   tokenizer: Any = None, force: bool = False,
                   audit: AuditResult | None = None, train_records: Sequence[Record] | None = None,
-                  eval_records: Sequence[Record] | None = None, progress: bool = False) -> CleanReport:
+                  eval_records: Sequence[Record] | None = None, progress: bool = False,
+                  cache: AuditCache | None = None) -> CleanReport:
     """Audit ``train`` (and ``eval``), drop what ``policy`` says, write the cleaned copy into ``out``.
 
     ``audit``/``train_records``/``eval_records`` skip work already done (they
-    must come from these files and these ``params``).
+    must come from these files and these ``params``); ``cache``, the one that
+    audit filled, lets the re-audits of the kept rows skip the scan.
     """
     start = time.perf_counter()
     policy, params, folder = policy or CleanPolicy(), params or AuditParams(), Path(out)
@@ -273,7 +277,7 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     if "eval" in paths:
         rows["eval"] = eval_records or load_records(paths["eval"], fmt)
     spans: dict[Split, RowSpans | None] = {s: row_spans(p, len(rows[s])) for s, p in paths.items()}
-    auditor = _Auditor(benchmarks, params, tokenizer, progress)
+    auditor = _Auditor(benchmarks, params, tokenizer, progress, cache)
     first = audit or auditor(rows["train"], rows.get("eval"))
     total, audits, left = _converge(first, auditor, rows["train"], rows.get("eval"), policy)
     indexed: dict[Split, Mapping[int, Record]] = {s: by_index(recs) for s, recs in rows.items()}
