@@ -19,12 +19,12 @@ from typing import Any
 
 from harness.audit.checks import AuditCheck, selected
 from harness.audit.chunk_checks import call
-from harness.audit.evidence import CheckTimer, cap_findings, member, snippet
+from harness.audit.evidence import CheckTimer, member, snippet
 from harness.audit.params import AuditParams
 from harness.audit.rows import Hit, Rows
 from harness.audit.splits import SplitData
 from harness.errors import HarnessError
-from harness.results import Finding
+from harness.results import Finding, Ref
 
 __all__ = ["call", "chunked_checks", "findings", "run_row_checks", "views"]
 
@@ -60,16 +60,27 @@ def run_row_checks(timer: CheckTimer, splits: Sequence[SplitData], params: Audit
 
 
 def findings(check: AuditCheck, rows: Rows, hits: Sequence[Hit | Finding], cap: int) -> list[Finding]:
-    """One finding per hit (capped), findings passed through under the check's name."""
-    out = []
+    """One finding per hit (capped), findings passed through under the check's name.
+
+    Beyond ``cap`` only the refs are made (:func:`harness.audit.evidence.cap_findings` groups
+    those rows into one finding), not findings with texts that would be dropped.
+    """
+    out: list[Finding] = []
+    rest: list[Ref] = []
     for hit in hits:
         if isinstance(hit, Finding):
+            if len(out) >= cap:
+                rest += hit.refs
+                continue
             out.append(hit if hit.check == check.name else hit.model_copy(update={"check": check.name}))
             continue
         if not 0 <= int(hit.pos) < len(rows):
             raise HarnessError(f"audit check {check.name!r} flagged position {hit.pos}, "
                                f"outside the {rows.split} split's {len(rows)} rows")
         pos = int(hit.pos)
+        if len(out) >= cap:
+            rest.append(rows.ref(pos))
+            continue
         index = rows.index(pos)
         out.append(Finding(
             check=check.name, severity=check.severity, message=f"{rows.split} row {index}: {hit.message}",
@@ -77,4 +88,9 @@ def findings(check: AuditCheck, rows: Rows, hits: Sequence[Hit | Finding], cap: 
             details={"members": [member(rows.split, index, rows.responses[pos],
                                         prompt=snippet(rows.prompts[pos]))],
                      "field": hit.field, **hit.details}))
-    return cap_findings(out, cap, check.name, check.severity, check.flagged_as)
+    left_out = sum(1 for h in hits) - len(out)
+    if not left_out:
+        return out
+    return [*out, Finding(check=check.name, severity=check.severity,
+                          message=f"{left_out} more rows {check.flagged_as} (details left out; cap {cap})",
+                          refs=rest, details={"left_out": left_out, "cap": cap})]

@@ -28,6 +28,7 @@ from harness.errors import DataError
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads runs
 _JSON_SPACE = " \t\n\r"
 CACHE_ROWS = 4096  # records kept parsed for repeated look-ups (a finding's members, its texts)
+READ_AHEAD = 1024  # records parsed at once when look-ups walk forward through the file
 ITER_ROWS = 2048  # records parsed per read when iterating
 _ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())  # what str.strip() strips in ASCII
 
@@ -53,6 +54,7 @@ class RecordFile(Sequence[Record]):
         # Each record's number in the file (its position, unless this is a subset of the file's records).
         self.indices = np.arange(len(starts), dtype=np.int64) if indices is None else indices
         self._cache: dict[int, Record] = {}
+        self._last_miss = -(2 * READ_AHEAD)
 
     @classmethod
     def open(cls, path: str | Path, fmt: str = "auto") -> RecordFile:
@@ -129,9 +131,14 @@ class RecordFile(Sequence[Record]):
             raise IndexError(i)
         found = self._cache.get(i)
         if found is None:
-            if len(self._cache) >= CACHE_ROWS:
+            # Walking forward (a check reading row after row): parse ahead in one read, not row by row.
+            ahead = READ_AHEAD if 0 < i - self._last_miss <= 2 * READ_AHEAD else 1
+            self._last_miss = i
+            if len(self._cache) + ahead > CACHE_ROWS:
                 self._cache.clear()
-            found = self._cache[i] = self.parse(i, i + 1)[0]
+            for k, record in enumerate(self.parse(i, min(i + ahead, len(self)))):
+                self._cache[i + k] = record
+            found = self._cache[i]
         return found
 
     def __iter__(self) -> Iterator[Record]:
@@ -149,7 +156,7 @@ class RecordFile(Sequence[Record]):
         return int(self.starts[i]), int(self.ends[i])
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_cache": {}}
+        return {**self.__dict__, "_cache": {}, "_last_miss": -(2 * READ_AHEAD)}
 
 
 def open_records(path: str | Path, fmt: str = "auto") -> Sequence[Record]:
