@@ -58,6 +58,7 @@ class RowSpec:
     split: str = "train"  # what the per-row checks' Rows call the split
     row_checks: tuple[tuple[AuditCheck, dict[str, Any]], ...] = ()  # (check, effective params)
     tokenizer: Any = None  # for the per-row checks that read it
+    keep_turns: bool = False  # return each row's turns (roles, contents): records without the file
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class RowScan:
     texts: dict[str, list[str]]  # "prompt" and "response" of every row
     checks: dict[str, ChunkResult]  # the per-row checks run on these rows
     rows: int
+    turns: list[Turns] = field(default_factory=list)  # with keep_turns
 
 
 def _segment_batch(stream: bytes, count: int) -> tuple[GramBatch, np.ndarray]:
@@ -172,7 +174,20 @@ def scan_rows(records: Sequence[Record], spec: RowSpec, offset: int) -> RowScan:
                                  lay.rows, bands if name in spec.keep_bands else None, cross)
     texts = {"prompt": [r.prompt for r in records], "response": [r.response for r in records]}
     checks = run_on_chunk(spec.row_checks, spec.split, records, texts, fields, offset, spec.tokenizer)
-    return RowScan(fields, texts, checks, lay.rows)
+    return RowScan(fields, texts, checks, lay.rows, _turns(records) if spec.keep_turns else [])
+
+
+Turns = tuple[tuple[str, ...], tuple[str, ...]]  # a row's roles and contents
+
+
+def _turns(records: Sequence[Record]) -> list[Turns]:
+    # One roles tuple per pattern (pickled once); contents are the very strings of the texts.
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    out = []
+    for r in records:
+        roles = tuple(t.role for t in r.turns)
+        out.append((shared.setdefault(roles, roles), tuple(t.content for t in r.turns)))
+    return out
 
 
 class RowCollector:
@@ -205,7 +220,7 @@ class RowCollector:
             if f.bands is not None:
                 self._put((name, "bands"), lo, f.bands, axis=1)
             light[name] = FieldScan(f.keys[:0], f.words[:0], None, f.hits, f.grams, f.rows, None, f.cross)
-        self.rest.append((lo, RowScan(light, part.texts, part.checks, part.rows)))
+        self.rest.append((lo, RowScan(light, part.texts, part.checks, part.rows, part.turns)))
 
     def _array(self, key: tuple[str, str], empty: np.ndarray) -> np.ndarray:
         return self.arrays.get(key, empty)
@@ -225,7 +240,8 @@ class RowCollector:
                 self._array((name, "bands"), np.zeros((spec.bands, 0), np.uint64))
                 if name in spec.keep_bands else None, merged.cross)
         texts = {k: [t for p in parts for t in p.texts[k]] for k in ("prompt", "response")}
-        return RowScan(fields, texts, merge([p.checks for p in parts]), self.rows)
+        return RowScan(fields, texts, merge([p.checks for p in parts]), self.rows,
+                       [t for p in parts for t in p.turns])
 
 
 def merge_rows(parts: Sequence[RowScan], spec: RowSpec) -> RowScan:

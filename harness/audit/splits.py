@@ -20,7 +20,7 @@ from harness.audit.chunk_checks import ChunkResult
 from harness.audit.layout import FIELDS
 from harness.audit.scan import FieldScan
 from harness.data.record import Record
-from harness.data.record_file import RecordFile
+from harness.data.record_file import RecordFile, TurnRecords
 from harness.results import Ref, Split
 
 __all__ = ["FIELDS", "FieldTexts", "SplitData", "field_texts"]
@@ -75,7 +75,7 @@ class SplitData:
     @cached_property
     def indices(self) -> np.ndarray:
         """Each position's record number (a file's records are numbered by position)."""
-        if isinstance(self.records, RecordFile):
+        if isinstance(self.records, RecordFile | TurnRecords):
             return self.records.indices
         return np.fromiter((r.index for r in self.records), dtype=np.int64, count=len(self.records))
 
