@@ -51,7 +51,7 @@ class FieldJob:
 
 @dataclass(frozen=True)
 class RowJob:
-    """One split's records to scan (all three fields and the row features)."""
+    """One split's records to scan (all three fields, and the per-row checks its spec names)."""
 
     name: str
     records: Sequence[Record]

@@ -244,16 +244,6 @@ class RowCollector:
                        [t for p in parts for t in p.turns])
 
 
-def merge_rows(parts: Sequence[RowScan], spec: RowSpec) -> RowScan:
-    """Concatenate chunk results in row order (``parts`` sorted by first row)."""
-    collector = RowCollector(spec, sum(p.rows for p in parts))
-    lo = 0
-    for p in parts:
-        collector.add(lo, p)
-        lo += p.rows
-    return collector.result()
-
-
 def _cat(arrays: list[np.ndarray], empty: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.concatenate(arrays, axis=axis) if arrays else empty
 
