@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from harness.audit.normalize import exact_form
@@ -94,17 +95,20 @@ def perturb(text: str, rng: random.Random, rate: float, vocab: list[str]) -> str
 
 def synthetic_rows(pool: list[Pair], n: int, seed: int, rate: float = 0.2) -> list[dict[str, str]]:
     """``n`` alpaca rows: perturbed copies of pool rows drawn with replacement."""
+    return list(iter_synthetic_rows(pool, n, seed, rate))
+
+
+def iter_synthetic_rows(pool: list[Pair], n: int, seed: int, rate: float = 0.2) -> Iterator[dict[str, str]]:
+    """:func:`synthetic_rows` one at a time (the first ``k`` rows do not depend on ``n``)."""
     rng = random.Random(seed)
     vocab = vocabulary(pool)
-    rows = []
     for _ in range(n):
         prompt, response = pool[rng.randrange(len(pool))]
-        rows.append({"instruction": perturb(prompt, rng, rate, vocab), "input": "",
-                     "output": perturb(response, rng, rate, vocab)})
-    return rows
+        yield {"instruction": perturb(prompt, rng, rate, vocab), "input": "",
+               "output": perturb(response, rng, rate, vocab)}
 
 
-def write_jsonl(rows: list[dict[str, str]], path: Path) -> Path:
+def write_jsonl(rows: Iterable[dict[str, str]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:

@@ -8,10 +8,10 @@ replaces 20% of the words of each copy with words from the pool's vocabulary
 (train from 90% of the pool, eval from the other 10%), written as JSONL. The
 benchmark is ``realdata/mmlu/test`` (14,042 questions).
 
-Each audit runs in a fresh process: load both JSONL files and MMLU with the
-harness loaders, ``run_audit`` (every check), write ``audit.json`` and
-``audit.html``. ``ours_s`` is that process's wall time from the first load to
-the written report (``process_s`` adds interpreter start and imports);
+Each audit runs in a fresh process: open both JSONL files as ``harness audit``
+does (indexed, parsed by the scan workers) and load MMLU, ``run_audit`` (every
+check), write ``audit.json`` and ``audit.html``. ``ours_s`` is that process's
+wall time from the first load to the written report (``process_s`` adds interpreter start and imports);
 ``peak_rss_gib`` is the peak of the summed RSS of the process and its
 workers, sampled every 20 ms. ``anchor_s`` is the same audit on one worker;
 ``identical``: both runs wrote the same findings.
@@ -40,11 +40,11 @@ from pathlib import Path
 start = time.perf_counter()
 from harness.audit import AuditParams, load_benchmark, run_audit
 from harness.audit_run import write_audit
-from harness.data import load_records
+from harness.data import open_records
 imported = time.perf_counter()
 train_path, eval_path, mmlu, out, workers = sys.argv[1:6]
-train = load_records(train_path)
-evals = load_records(eval_path)
+train = open_records(train_path)
+evals = open_records(eval_path)
 docs = load_benchmark("mmlu", Path(mmlu))
 loaded = time.perf_counter()
 params = AuditParams(workers=int(workers) if workers != "auto" else None)
@@ -70,21 +70,43 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def audit_process(args: list[str]) -> tuple[dict[str, Any], float, int]:
-    """Run the child audit; (its report, process wall seconds, peak tree RSS bytes)."""
+def _pss(pid: int) -> int:
+    """Proportional set size (shared pages split between their sharers), from smaps_rollup."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # not Linux, or the process just exited
+        pass
+    return 0
+
+
+def _tree_pss(proc: psutil.Process) -> int:
+    with contextlib.suppress(psutil.Error):
+        return sum(_pss(p.pid) for p in [proc, *proc.children(recursive=True)])
+    return 0
+
+
+def audit_process(args: list[str], child: str = CHILD) -> tuple[dict[str, Any], float, int, int]:
+    """Run the child audit; (its report, process wall seconds, peak tree RSS and PSS bytes)."""
     start = time.perf_counter()
-    proc = psutil.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE,
+    proc = psutil.Popen([sys.executable, "-c", child, *args], stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, cwd=ROOT, text=True)
-    peak = 0
+    peak = peak_pss = 0
+    tick = 0
     while proc.poll() is None:
         with contextlib.suppress(psutil.Error):
             peak = max(peak, _tree_rss(proc))
+            if tick % 10 == 0:  # reading smaps costs more: every 0.2 s
+                peak_pss = max(peak_pss, _tree_pss(proc))
+        tick += 1
         time.sleep(0.02)
     out, err = proc.communicate()
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"audit process failed ({proc.returncode}): {err[-2000:]}")
-    return json.loads(out.strip().splitlines()[-1]), wall, peak
+    return json.loads(out.strip().splitlines()[-1]), wall, peak, peak_pss
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -101,17 +123,17 @@ def run(argv: list[str]) -> dict[str, Any]:
         train = write_jsonl(synthetic_rows(pool[cut:], args.train, args.seed + 1), folder / "train.jsonl")
         evals = write_jsonl(synthetic_rows(pool[:cut], args.eval, args.seed + 2), folder / "eval.jsonl")
         mmlu = str(realdata_dir() / "mmlu" / "test")
-        ours, ours_wall, ours_peak = audit_process([str(train), str(evals), mmlu, str(folder / "ours"),
-                                                    args.workers])
-        anchor, _, anchor_peak = audit_process([str(train), str(evals), mmlu,
-                                                          str(folder / "anchor"), "1"])
+        common = [str(train), str(evals), mmlu]
+        ours, ours_wall, ours_peak, ours_pss = audit_process([*common, str(folder / "ours"), args.workers])
+        anchor, _, anchor_peak, _ = audit_process([*common, str(folder / "anchor"), "1"])
         sizes = {"train_mb": round(train.stat().st_size / 2**20, 1),
                  "eval_mb": round(evals.stat().st_size / 2**20, 1),
                  "audit_json_mb": round((folder / "ours" / "audit.json").stat().st_size / 2**20, 2)}
     return {"ours_s": round(ours["wall_s"], 3), "anchor_s": round(anchor["wall_s"], 3),
             "ratio": round(anchor["wall_s"] / ours["wall_s"], 3),
             "identical": ours["digest"] == anchor["digest"],
-            "peak_rss_gib": round(ours_peak / 2**30, 3), "anchor_peak_rss_gib": round(anchor_peak / 2**30, 3),
+            "peak_rss_gib": round(ours_peak / 2**30, 3), "peak_pss_gib": round(ours_pss / 2**30, 3),
+            "anchor_peak_rss_gib": round(anchor_peak / 2**30, 3),
             "under_60s": ours["wall_s"] < 60, "under_4gib": ours_peak < 4 * 2**30,
             "load_avg_1m": os.getloadavg()[0],
             "process_s": round(ours_wall, 3), "load_s": round(ours["load_s"], 3),

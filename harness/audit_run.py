@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from harness.audit import AuditParams, CleanPolicy, clean_dataset, load_benchmark, run_audit
 from harness.audit.clean import destination
+from harness.audit.reuse import AuditCache
 from harness.config import ReviewConfig
-from harness.data import load_records
+from harness.data import open_records
 from harness.data.record import Record
 from harness.judge.config import JudgeConfig
 from harness.report import render_audit
@@ -72,11 +73,14 @@ def audit_files(
     """
     if clean is not None:
         destination(clean.folder, train, eval, clean.policy, clean.force)
-    train_records = load_records(train, data_format)
-    eval_records = load_records(eval, data_format) if eval is not None else None
+    # JSONL is indexed, not loaded: the audit's workers parse it in chunks (other formats load whole).
+    train_records = open_records(train, data_format)
+    eval_records = open_records(eval, data_format) if eval is not None else None
     docs = {name: load_benchmark(name, path) for name, path in (benchmarks or {}).items()}
+    scans = AuditCache()  # the clean's re-audits of the kept rows reuse this audit's scans
     result = run_audit(
-        train_records, eval_records, benchmarks=docs, params=params, tokenizer=tokenizer, progress=progress
+        train_records, eval_records, benchmarks=docs, params=params, tokenizer=tokenizer, progress=progress,
+        cache=scans,
     )
     if serving is not None and tokenizer is not None:
         from harness.audit.serving_template import check_serving
@@ -93,7 +97,8 @@ def audit_files(
         report = clean_dataset(train, eval, out=clean.folder, fmt=data_format, benchmarks=docs,
                                params=params, policy=clean.policy, tokenizer=tokenizer, force=clean.force,
                                audit=result,
-                               train_records=train_records, eval_records=eval_records, progress=progress)
+                               train_records=train_records, eval_records=eval_records, progress=progress,
+                               cache=scans)
         verdict(escape(report.summary(clean.folder)))  # where the cleaned copy is: shown with --quiet too
     return result
 

@@ -132,6 +132,8 @@ def _audit(sub: Subs, h: Mapping[str, Handler]) -> None:
     sp.add_argument("--format", default="auto",
                     help="alpaca, messages, conversations, prompt_completion or text (default: auto-detect)")
     _executor(sp, "the scans")
+    sp.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes that parse and scan the data (default: every core)")
     sp.add_argument("--review-judge", metavar="JUDGE.yaml",
                     help="send a sample of train rows to this LLM judge's review rubric (default: none)")
     sp.add_argument("--review-fraction", type=float, metavar="F",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,10 @@ from harness.audit.clean_policy import CleanPolicy
 from harness.audit.clean_write import prepare_folder, write_lines, write_rows
 from harness.audit.lsh import jaccard, shingle_sets
 from harness.audit.params import AuditParams
+from harness.audit.reuse import AuditCache
 from harness.data.loaders import load_records
 from harness.data.record import Record
+from harness.data.record_file import RecordFile
 from harness.data.spans import RowSpans, row_spans
 from harness.io import sha256_file
 from harness.results import AuditResult, Split
@@ -90,8 +92,53 @@ class CleanReport(_Frozen):
                 f"{why}) -> {folder} ({state}; {self.audits} audit(s))")
 
 
-def _kept(records: Sequence[Record], gone: set[int]) -> list[Record]:
+def _kept(records: Sequence[Record], gone: set[int]) -> Sequence[Record]:
+    if isinstance(records, RecordFile):  # a file's records by position: a subset, nothing parsed
+        keep = ~np.isin(records.indices, np.fromiter(gone, dtype=np.int64, count=len(gone)))
+        return records.subset(np.flatnonzero(keep))
     return [r for r in records if r.index not in gone]
+
+
+class _ByIndex(Mapping[int, Record]):
+    """A RecordFile's records by their number, parsed when asked for (a report names a few)."""
+
+    def __init__(self, records: RecordFile) -> None:
+        self.records = records
+
+    def __getitem__(self, index: int) -> Record:
+        pos = int(np.searchsorted(self.records.indices, index))
+        if pos >= len(self.records) or int(self.records.indices[pos]) != index:
+            raise KeyError(index)
+        return self.records[pos]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.records.indices.tolist())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class _Lengths(Mapping[int, int]):
+    """Each record's text length in characters, computed for the records asked about."""
+
+    def __init__(self, by_index: Mapping[int, Record]) -> None:
+        self.by_index = by_index
+
+    def __getitem__(self, index: int) -> int:
+        return len(self.by_index[index].text)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.by_index)
+
+    def __len__(self) -> int:
+        return len(self.by_index)
+
+
+def by_index(records: Sequence[Record] | None) -> Mapping[int, Record]:
+    """Records by ``Record.index``; a RecordFile's are not parsed until one is asked for."""
+    if isinstance(records, RecordFile):
+        return _ByIndex(records)
+    return {r.index: r for r in records or []}
 
 
 def _left(result: AuditResult, policy: CleanPolicy) -> dict[str, int]:
@@ -108,14 +155,15 @@ class _Auditor:
     """Runs the audit with fixed settings on whatever rows are kept."""
 
     def __init__(self, benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None, params: AuditParams,
-                 tokenizer: Any, progress: bool) -> None:
+                 tokenizer: Any, progress: bool, cache: AuditCache | None = None) -> None:
         self.benchmarks, self.params, self.tokenizer, self.progress = benchmarks, params, tokenizer, progress
+        self.cache = cache or AuditCache()  # re-audits of kept rows reuse the first audit's scans
 
     def __call__(self, train: Sequence[Record], evals: Sequence[Record] | None) -> AuditResult:
         from harness.audit.runner import run_audit
 
         return run_audit(train, evals, benchmarks=self.benchmarks, params=self.params,
-                         tokenizer=self.tokenizer, progress=self.progress)
+                         tokenizer=self.tokenizer, progress=self.progress, cache=self.cache)
 
 
 def _converge(first: AuditResult, audit: _Auditor, train: Sequence[Record], evals: Sequence[Record] | None,
@@ -125,8 +173,8 @@ def _converge(first: AuditResult, audit: _Auditor, train: Sequence[Record], eval
     Returns the drops, the audits run, and what the last audit still found of the
     dropped checks (``None`` when not verified).
     """
-    lengths: dict[Split, dict[int, int]] = {"train": {r.index: len(r.text) for r in train},
-                                            "eval": {r.index: len(r.text) for r in evals or []}}
+    lengths: dict[Split, Mapping[int, int]] = {"train": _Lengths(by_index(train)),
+                                               "eval": _Lengths(by_index(evals))}
     total = plan(first, policy, lengths)
     if not total.removals:  # nothing to drop: the audit itself is the check
         return total, 1, _left(first, policy)
@@ -213,11 +261,13 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
                   params: AuditParams | None = None, policy: CleanPolicy | None = None,
                   tokenizer: Any = None, force: bool = False,
                   audit: AuditResult | None = None, train_records: Sequence[Record] | None = None,
-                  eval_records: Sequence[Record] | None = None, progress: bool = False) -> CleanReport:
+                  eval_records: Sequence[Record] | None = None, progress: bool = False,
+                  cache: AuditCache | None = None) -> CleanReport:
     """Audit ``train`` (and ``eval``), drop what ``policy`` says, write the cleaned copy into ``out``.
 
     ``audit``/``train_records``/``eval_records`` skip work already done (they
-    must come from these files and these ``params``).
+    must come from these files and these ``params``); ``cache``, the one that
+    audit filled, lets the re-audits of the kept rows skip the scan.
     """
     start = time.perf_counter()
     policy, params, folder = policy or CleanPolicy(), params or AuditParams(), Path(out)
@@ -227,12 +277,12 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     if "eval" in paths:
         rows["eval"] = eval_records or load_records(paths["eval"], fmt)
     spans: dict[Split, RowSpans | None] = {s: row_spans(p, len(rows[s])) for s, p in paths.items()}
-    auditor = _Auditor(benchmarks, params, tokenizer, progress)
+    auditor = _Auditor(benchmarks, params, tokenizer, progress, cache)
     first = audit or auditor(rows["train"], rows.get("eval"))
     total, audits, left = _converge(first, auditor, rows["train"], rows.get("eval"), policy)
-    by_index = {s: {r.index: r for r in recs} for s, recs in rows.items()}
-    by_index.setdefault("eval", {})
-    removed = _removed_lines(total, by_index, spans, benchmarks or {}, params.shingle_size)
+    indexed: dict[Split, Mapping[int, Record]] = {s: by_index(recs) for s, recs in rows.items()}
+    indexed.setdefault("eval", {})
+    removed = _removed_lines(total, indexed, spans, benchmarks or {}, params.shingle_size)
     folder.mkdir(parents=True, exist_ok=True)
     splits = {}
     for split, path in paths.items():

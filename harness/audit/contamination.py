@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.audit.arrays import maybe_in
 from harness.audit.benchmarks import LETTERS, BenchmarkDoc, mmlu_text
 from harness.audit.evidence import capped, member
 from harness.audit.hashing import GramBatch
@@ -128,10 +129,12 @@ Matches = dict[tuple[int, int], dict[str, Any]]  # (row, doc) -> evidence
 def _exact(data: SplitData, bench: BenchIndex, found: Matches) -> None:
     for field in FIELDS:
         keys = data.scans[field].keys
-        lo = np.searchsorted(bench.exact_keys, keys, "left")
-        hi = np.searchsorted(bench.exact_keys, keys, "right")
-        for row in np.flatnonzero((hi > lo) & (keys != 0)).tolist():
-            for k in range(lo[row], hi[row]):
+        rows = maybe_in(bench.exact_keys, keys)  # most rows hold no benchmark text: search the others
+        lo = np.searchsorted(bench.exact_keys, keys[rows], "left")
+        hi = np.searchsorted(bench.exact_keys, keys[rows], "right")
+        for i in np.flatnonzero((hi > lo) & (keys[rows] != 0)).tolist():
+            row = int(rows[i])
+            for k in range(lo[i], hi[i]):
                 entry = found.setdefault((row, int(bench.exact_docs[k])), {"how": []})
                 entry["how"].append(f"exact {bench.exact_kinds[k]} = {field}")
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from harness.audit.evidence import capped, member
 from harness.audit.params import AuditParams
 from harness.audit.splits import SplitData
-from harness.audit.unionfind import UnionFind
 from harness.results import Finding
 
 CHECK = "exact_duplicates"
@@ -21,16 +18,16 @@ def key_groups(keys: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(keys, kind="stable")
     k = keys[order]
     edges = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1], [True])))
-    groups = [order[a:b] for a, b in itertools.pairwise(edges) if b - a >= 2 and k[a] != 0]
+    starts, sizes = edges[:-1], np.diff(edges)
+    big = np.flatnonzero((sizes >= 2) & (k[starts] != 0)) if len(k) else np.zeros(0, np.int64)
+    # Stable sort: each group's positions are ascending, so its first is its smallest.
+    groups = [order[a:a + n] for a, n in zip(starts[big].tolist(), sizes[big].tolist(), strict=True)]
     return sorted(groups, key=lambda g: int(g[0]))
 
 
 def clusters(keys: np.ndarray) -> list[list[int]]:
-    """Duplicate clusters: rows joined when their normalized texts are equal (union-find)."""
-    uf = UnionFind()
-    for group in key_groups(keys):
-        uf.union_pairs((int(group[0]), int(other)) for other in group[1:])
-    return uf.groups()
+    """Duplicate clusters: rows whose normalized texts are equal (equality is transitive: no union-find)."""
+    return [g.tolist() for g in key_groups(keys)]
 
 
 def exact_duplicates(data: SplitData, params: AuditParams) -> list[Finding]:

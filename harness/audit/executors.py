@@ -1,36 +1,65 @@
 """Run the signature stage over cores: inline, a local process pool, or Ray tasks.
 
-Work is cut into chunks of rows (:func:`harness.audit.scan.chunk_bounds`); at
-most ``2 * workers`` chunks are in flight, so memory stays bounded however
-large the input. The scan specs (which may carry a large gram index) and the
-texts reach each worker once: through the pool initializer (copy-on-write
-under fork, so a task is just a row range), or ``ray.put`` for the specs.
+A job is a split's records (:class:`RowJob`, scanned by
+:func:`harness.audit.rowscan.scan_rows`) or a list of texts (:class:`FieldJob`,
+:func:`harness.audit.scan.scan_chunk`), cut into chunks of rows; at most
+``2 * workers`` chunks are in flight, so memory stays bounded however large the
+input. A job reaches each worker once: through the pool initializer
+(copy-on-write under fork, so a task only names its rows; a
+:class:`harness.data.record_file.RecordFile` is read and parsed by the worker
+itself), or as task arguments on Ray. Small jobs run inline, where a pool
+would cost more than it saves. Pool workers die with the audit: each asks the
+kernel for SIGKILL when its parent exits (Linux ``PR_SET_PDEATHSIG``) and
+checks that the parent is still there.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.audit.scan import FieldScan, ScanSpec, chunk_bounds, merge_scans, scan_chunk
-from harness.errors import HarnessError
+import numpy as np
+
+from harness.audit import scan
+from harness.audit.rowscan import RowCollector, RowScan, RowSpec, scan_rows
+from harness.audit.scan import FieldScan, ScanSpec, chunk_sizes, merge_scans, scan_chunk
+from harness.data.record import Record
+from harness.data.record_file import RecordFile
+from harness.errors import DataError, HarnessError
 
 Executor = Literal["local", "ray"]
 Advance = Callable[[int], None]
+POOL_MIN_CHARS = 6_000_000  # less text than this runs inline: starting workers costs more than it saves
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
 class FieldJob:
-    """One field of one split to scan (e.g. ``train.response``)."""
+    """One field's texts to scan (e.g. a benchmark's texts)."""
 
     name: str
     texts: Sequence[str]
     spec: ScanSpec
+
+
+@dataclass(frozen=True)
+class RowJob:
+    """One split's records to scan (all three fields, and the per-row checks its spec names)."""
+
+    name: str
+    records: Sequence[Record]
+    spec: RowSpec
+
+
+Job = FieldJob | RowJob
+Result = FieldScan | RowScan
 
 
 @dataclass(frozen=True)
@@ -40,71 +69,179 @@ class _Task:
     hi: int
 
 
-_SPECS: dict[str, ScanSpec] = {}
-_TEXTS: dict[str, Sequence[str]] = {}
+@dataclass(frozen=True)
+class _Failed:
+    """A DataError raised in a worker, carried back as data (the exception does not pickle)."""
+
+    message: str
+    path: str
+    line: int | None
+    field: str | None
+    hint: str | None
+
+    def error(self) -> DataError:
+        return DataError(self.message, path=self.path, line=self.line, field=self.field, hint=self.hint)
 
 
-def _init_worker(specs: dict[str, ScanSpec], texts: dict[str, Sequence[str]]) -> None:
-    # Under fork these arrive by copy-on-write, not pickling: a task then only names its rows.
-    _SPECS.clear()
-    _SPECS.update(specs)
-    _TEXTS.clear()
-    _TEXTS.update(texts)
+_JOBS: dict[str, Job] = {}
 
 
-def _work(name: str, lo: int, hi: int) -> tuple[str, int, FieldScan]:
-    return name, lo, scan_chunk(_TEXTS[name][lo:hi], _SPECS[name], lo)
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel to SIGKILL this process when its parent exits; exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect (we were re-parented)
+        os._exit(1)
+
+
+def _init_worker(jobs: dict[str, Job], parent: int) -> None:
+    die_with_parent(parent)
+    # Under fork the jobs arrive by copy-on-write, not pickling: a task then only names its rows.
+    _JOBS.clear()
+    _JOBS.update(jobs)
+
+
+def _scan_part(job: Job, rows: Sequence[Any], offset: int) -> Result | _Failed:
+    """Scan ``rows`` (records or texts of ``job``), the first being row ``offset`` of the job."""
+    try:
+        if isinstance(job, RowJob):
+            return scan_rows(rows, job.spec, offset)
+        return scan_chunk(rows, job.spec, offset)
+    except DataError as exc:  # a malformed row of a RecordFile, found when the worker parses it
+        return _Failed(exc.message, exc.path, exc.line, exc.field, exc.hint)
+
+
+def _run(job: Job, lo: int, hi: int) -> Result | _Failed:
+    try:
+        rows = job.records[lo:hi] if isinstance(job, RowJob) else job.texts[lo:hi]
+    except DataError as exc:
+        return _Failed(exc.message, exc.path, exc.line, exc.field, exc.hint)
+    return _scan_part(job, rows, lo)
+
+
+def _work(name: str, lo: int, hi: int) -> tuple[str, int, Result | _Failed]:
+    return name, lo, _run(_JOBS[name], lo, hi)
 
 
 def resolve_workers(workers: int | None) -> int:
     return max(1, workers if workers is not None else (os.cpu_count() or 1))
 
 
-def run_scans(jobs: Sequence[FieldJob], *, executor: Executor = "local", workers: int | None = None,
-              advance: Advance | None = None) -> dict[str, FieldScan]:
-    """Scan every job's texts; returns each field's merged :class:`FieldScan`."""
-    specs = {job.name: job.spec for job in jobs}
-    texts = {job.name: job.texts for job in jobs}
-    tasks = [_Task(job.name, lo, hi) for job in jobs for lo, hi in chunk_bounds(job.texts)]
+def _sizes(job: Job) -> np.ndarray:
+    if isinstance(job, FieldJob):
+        return np.fromiter(map(len, job.texts), dtype=np.int64, count=len(job.texts))
+    if isinstance(job.records, RecordFile):
+        return job.records.ends - job.records.starts
+    return np.fromiter((sum(len(t.content) for t in r.turns) for r in job.records), dtype=np.int64,
+                       count=len(job.records))
+
+
+def run_jobs(jobs: Sequence[Job], *, executor: Executor = "local", workers: int | None = None,
+             advance: Advance | None = None) -> dict[str, Result]:
+    """Scan every job; returns each job's merged result (:class:`FieldScan` or :class:`RowScan`)."""
+    by_name = {job.name: job for job in jobs}
+    tasks, total = [], 0
+    for job in jobs:
+        sizes = _sizes(job)
+        total += int(sizes.sum())
+        tasks += [_Task(job.name, lo, hi) for lo, hi in chunk_sizes(sizes, scan.CHUNK_CHARS, scan.CHUNK_ROWS)]
     n = resolve_workers(workers)
     if executor == "ray":
-        results = list(_ray(tasks, texts, specs, n, advance))
-    elif n == 1 or len(tasks) <= 1:
-        results = list(_inline(tasks, texts, specs, advance))
+        results = _ray(tasks, by_name, n, advance)
+    elif n == 1 or len(tasks) <= 1 or total < POOL_MIN_CHARS:
+        results = _inline(tasks, by_name, advance)
     else:
-        results = list(_pool(tasks, texts, specs, n, advance))
-    by_field: dict[str, list[tuple[int, FieldScan]]] = {job.name: [] for job in jobs}
-    for name, lo, scan in results:
-        by_field[name].append((lo, scan))
-    return {name: merge_scans([s for _, s in sorted(parts, key=lambda p: p[0])], specs[name])
-            for name, parts in by_field.items()}
+        results = _pool(tasks, by_name, n, advance)
+    rows = {job.name: RowCollector(job.spec, len(job.records)) for job in jobs if isinstance(job, RowJob)}
+    parts: dict[str, list[tuple[int, FieldScan]]] = {job.name: [] for job in jobs}
+    for name, lo, result in results:
+        if isinstance(result, RowScan):
+            rows[name].add(lo, result)
+        else:
+            parts[name].append((lo, result))
+    out: dict[str, Result] = {}
+    for job in jobs:
+        if isinstance(job, RowJob):
+            out[job.name] = rows[job.name].result()
+        else:
+            out[job.name] = merge_scans([r for _, r in sorted(parts[job.name], key=lambda p: p[0])], job.spec)
+    return out
 
 
-def _inline(tasks: list[_Task], texts: dict[str, Sequence[str]], specs: dict[str, ScanSpec],
-            advance: Advance | None) -> Iterator[tuple[str, int, FieldScan]]:
+def run_scans(jobs: Sequence[FieldJob], *, executor: Executor = "local", workers: int | None = None,
+              advance: Advance | None = None) -> dict[str, FieldScan]:
+    """Scan every field job's texts; returns each field's merged :class:`FieldScan`."""
+    out = run_jobs(jobs, executor=executor, workers=workers, advance=advance)
+    return {name: r for name, r in out.items() if isinstance(r, FieldScan)}
+
+
+def run_rows(job: RowJob, *, executor: Executor = "local", workers: int | None = None,
+             advance: Advance | None = None) -> RowScan:
+    result = run_jobs([job], executor=executor, workers=workers, advance=advance)[job.name]
+    assert isinstance(result, RowScan)
+    return result
+
+
+Done = Iterator[tuple[str, int, Result]]
+
+
+class _FirstError:
+    """Keeps going until every chunk before a failed one is done, then raises the earliest failure,
+    so the error names the first bad row of the file, as a sequential load would."""
+
+    def __init__(self, tasks: list[_Task]) -> None:
+        self.order = {(t.name, t.lo): k for k, t in enumerate(tasks)}
+        self.failed: dict[int, _Failed] = {}
+
+    def take(self, name: str, lo: int, result: Result | _Failed) -> Result | None:
+        if isinstance(result, _Failed):
+            self.failed[self.order[(name, lo)]] = result
+            return None
+        return result
+
+    def stop_before(self) -> int:
+        return min(self.failed) if self.failed else len(self.order)
+
+    def raise_if_failed(self) -> None:
+        if self.failed:
+            raise self.failed[min(self.failed)].error()
+
+
+def _inline(tasks: list[_Task], jobs: dict[str, Job], advance: Advance | None) -> Done:
     for t in tasks:
-        yield t.name, t.lo, scan_chunk(texts[t.name][t.lo:t.hi], specs[t.name], t.lo)
+        result = _run(jobs[t.name], t.lo, t.hi)
+        if isinstance(result, _Failed):
+            raise result.error()
+        yield t.name, t.lo, result
         if advance:
             advance(t.hi - t.lo)
 
 
-def _pool(tasks: list[_Task], texts: dict[str, Sequence[str]], specs: dict[str, ScanSpec], n: int,
-          advance: Advance | None) -> Iterator[tuple[str, int, FieldScan]]:
-    # fork shares the parent's memory (no re-import, no pickled specs); elsewhere use the default.
+def _pool(tasks: list[_Task], jobs: dict[str, Job], n: int, advance: Advance | None) -> Done:
+    # fork shares the parent's memory (no re-import, no pickled jobs); elsewhere use the default.
     ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context()
-    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(specs, texts)) as pool:
-        pending: dict[Future[tuple[str, int, FieldScan]], _Task] = {}
+    errors = _FirstError(tasks)
+    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
+                             initargs=(jobs, os.getpid())) as pool:
+        pending: dict[Future[tuple[str, int, Result | _Failed]], _Task] = {}
         queue = list(reversed(tasks))
         while queue or pending:
-            while queue and len(pending) < 2 * n:
+            while queue and len(pending) < 2 * n and errors.order[(queue[-1].name, queue[-1].lo)] < \
+                    errors.stop_before():
                 t = queue.pop()
                 pending[pool.submit(_work, t.name, t.lo, t.hi)] = t
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 t = pending.pop(fut)
-                yield fut.result()
+                result = errors.take(*fut.result())
+                if result is not None:
+                    yield t.name, t.lo, result
                 if advance:
                     advance(t.hi - t.lo)
+    errors.raise_if_failed()
 
 
 def _ray_available() -> Any:
@@ -115,28 +252,41 @@ def _ray_available() -> Any:
     return ray
 
 
-def _ray_scan(specs: dict[str, ScanSpec], name: str, texts: list[str], lo: int) -> tuple[str, int, FieldScan]:
-    return name, lo, scan_chunk(texts, specs[name], lo)
+def _ray_scan(specs: dict[str, Any], name: str, rows: list[Any],
+              lo: int) -> tuple[str, int, Result | _Failed]:
+    spec = specs[name]
+    job: Job = RowJob(name, rows, spec) if isinstance(spec, RowSpec) else FieldJob(name, rows, spec)
+    return name, lo, _scan_part(job, rows, lo)
 
 
-def _ray(tasks: list[_Task], texts: dict[str, Sequence[str]], specs: dict[str, ScanSpec], n: int,
-         advance: Advance | None) -> Iterator[tuple[str, int, FieldScan]]:
+def _rows_of(job: Job, lo: int, hi: int) -> list[Any]:
+    return list(job.records[lo:hi]) if isinstance(job, RowJob) else list(job.texts[lo:hi])
+
+
+def _ray(tasks: list[_Task], jobs: dict[str, Job], n: int, advance: Advance | None) -> Done:
     ray = _ray_available()
     if not ray.is_initialized():
         # A local instance unless RAY_ADDRESS points at a cluster; no dashboard, quiet workers.
         ray.init(num_cpus=n, include_dashboard=False, log_to_driver=False,
                  ignore_reinit_error=True, configure_logging=False)
     remote = ray.remote(num_cpus=1)(_ray_scan)
-    specs_ref = ray.put(specs)  # shipped once, not once per task
+    specs_ref = ray.put({name: job.spec for name, job in jobs.items()})  # shipped once, not once per task
+    errors = _FirstError(tasks)
     pending: dict[Any, _Task] = {}
     queue = list(reversed(tasks))
     while queue or pending:
-        while queue and len(pending) < 2 * n:
+        while queue and len(pending) < 2 * n and errors.order[(queue[-1].name, queue[-1].lo)] < \
+                errors.stop_before():
             t = queue.pop()
-            pending[remote.remote(specs_ref, t.name, list(texts[t.name][t.lo:t.hi]), t.lo)] = t
+            pending[remote.remote(specs_ref, t.name, _rows_of(jobs[t.name], t.lo, t.hi), t.lo)] = t
+        if not pending:
+            break
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
             t = pending.pop(ref)
-            yield ray.get(ref)
+            result = errors.take(*ray.get(ref))
+            if result is not None:
+                yield t.name, t.lo, result
             if advance:
                 advance(t.hi - t.lo)
+    errors.raise_if_failed()

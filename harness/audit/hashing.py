@@ -109,11 +109,12 @@ def word_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     return fmix64(h)
 
 
+_TAIL_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [MASK64], dtype=np.uint64)
+
+
 def _tail_mask(left: np.ndarray) -> np.ndarray:
     """Mask keeping the first ``min(left, 8)`` bytes of a little-endian block."""
-    shift = (np.minimum(left, 7) * 8).astype(np.uint64)
-    partial = (np.uint64(1) << shift) - np.uint64(1)
-    return np.where(left >= 8, np.uint64(MASK64), partial)
+    return _TAIL_MASKS[np.minimum(left, 8)]
 
 
 def gram_hash64(gram: bytes) -> int:
@@ -133,6 +134,21 @@ def _prefix(values: np.ndarray, powers: _Powers) -> np.ndarray:
     terms = values.astype(np.uint64) * powers.pow[:n]
     np.cumsum(terms.view(np.int64), out=out[1:].view(np.int64))
     return out
+
+
+def tokenize(raw: bytes, docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every word of a NUL-separated stream: (word hashes, each of the ``docs`` texts' word offsets)."""
+    data = np.frombuffer(raw, dtype=np.uint8)
+    word = (data != _SPACE) & (data != _SEP)
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], word, [False])).view(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    word_hash = word_hashes(data, starts, ends)
+    # Text d's words start after its d-th separator: search the few separators, not the words.
+    seps = np.flatnonzero(data == _SEP)
+    doc_words = np.concatenate(([0], np.searchsorted(starts, seps), [len(starts)])).astype(np.int64)
+    if len(doc_words) != docs + 1:
+        raise ValueError(f"{len(doc_words) - 1} texts in the stream, expected {docs}")
+    return word_hash, doc_words
 
 
 @dataclass(frozen=True)
@@ -157,24 +173,26 @@ class GramBatch:
     @classmethod
     def from_bytes(cls, raw: bytes, docs: int) -> GramBatch:
         """Words are runs of bytes other than space and NUL; NUL separates the ``docs`` texts."""
-        data = np.frombuffer(raw, dtype=np.uint8)
-        word = (data != _SPACE) & (data != _SEP)
-        edges = np.flatnonzero(np.diff(np.concatenate(([False], word, [False])).view(np.int8)))
-        starts, ends = edges[0::2], edges[1::2]
-        word_hash = word_hashes(data, starts, ends)
-        # Text d's words start after its d-th separator: search the few separators, not the words.
-        seps = np.flatnonzero(data == _SEP)
-        doc_words = np.concatenate(([0], np.searchsorted(starts, seps), [len(starts)])).astype(np.int64)
-        if len(doc_words) != docs + 1:
-            raise ValueError(f"{len(doc_words) - 1} texts in the stream, expected {docs}")
+        return cls.from_word_hashes(*tokenize(raw, docs))
+
+    @classmethod
+    def from_word_hashes(cls, word_hash: np.ndarray, doc_words: np.ndarray) -> GramBatch:
+        """From word hashes in text order and each text's word offsets (texts + 1)."""
+        docs = len(doc_words) - 1
         word_doc = np.repeat(np.arange(docs, dtype=np.int64), np.diff(doc_words))
         return cls(_prefix(word_hash, _WORD_POWERS), word_doc, doc_words, docs)
+
+    def regroup(self, doc_words: np.ndarray) -> GramBatch:
+        """The same word sequence cut into other texts (``doc_words``: new offsets, same words)."""
+        docs = len(doc_words) - 1
+        word_doc = np.repeat(np.arange(docs, dtype=np.int64), np.diff(doc_words))
+        return GramBatch(self.prefix, word_doc, doc_words, docs)
 
     @property
     def word_counts(self) -> np.ndarray:
         return np.diff(self.doc_words)
 
-    def _span_hash(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    def span_hash(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Hash of the words ``first .. last`` (inclusive)."""
         raw = (self.prefix[last + 1] - self.prefix[first]) * _WORD_POWERS.inv[first]
         return fmix64(raw)
@@ -185,22 +203,20 @@ class GramBatch:
         With ``short_whole``, a text of 1 to n-1 words yields one gram (all its
         words), the datasketch/shingling convention; otherwise it yields none.
         """
-        words = len(self.word_doc)
-        first = np.arange(max(words - n + 1, 0))
-        last = first + n - 1
-        ok = self.word_doc[first] == self.word_doc[last] if len(first) else first.astype(bool)
-        first, last = first[ok], last[ok]
-        docs = self.word_doc[first]
+        m = max(len(self.word_doc) - n + 1, 0)
+        # Windows starting at every word, in slices (no gathers); keep those inside one text.
+        first = np.flatnonzero(self.word_doc[:m] == self.word_doc[n - 1:]) if m else np.zeros(0, np.int64)
+        raw = (self.prefix[n:n + m] - self.prefix[:m]) * _WORD_POWERS.inv[:m]
+        hashes, docs = fmix64(raw[first]), self.word_doc[first]
         if short_whole:
             counts = self.word_counts
             short = np.flatnonzero((counts > 0) & (counts < n))
             if len(short):
-                first = np.concatenate((first, self.doc_words[short]))
-                last = np.concatenate((last, self.doc_words[short + 1] - 1))
-                docs = np.concatenate((docs, short))
+                whole = self.span_hash(self.doc_words[short], self.doc_words[short + 1] - 1)
+                hashes, docs = np.concatenate((hashes, whole)), np.concatenate((docs, short))
                 order = np.argsort(docs, kind="stable")
-                first, last, docs = first[order], last[order], docs[order]
-        return self._span_hash(first, last), docs
+                hashes, docs = hashes[order], docs[order]
+        return hashes, docs
 
     def grams_of_length(self, lengths: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Grams of every length in ``lengths``, concatenated: (hash64, doc)."""
@@ -214,5 +230,5 @@ class GramBatch:
         counts = self.word_counts
         out = np.zeros(self.docs, dtype=np.uint64)
         has = np.flatnonzero(counts > 0)
-        out[has] = self._span_hash(self.doc_words[has], self.doc_words[has + 1] - 1)
+        out[has] = self.span_hash(self.doc_words[has], self.doc_words[has + 1] - 1)
         return out

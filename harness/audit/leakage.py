@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.audit.arrays import distinct, maybe_in
 from harness.audit.evidence import capped, member, snippet
-from harness.audit.lsh import candidate_pairs, confirm, lsh_params
+from harness.audit.lsh import Picked, confirm, cross_pairs
 from harness.audit.ngrams import GramIndex, Hits, drop_frequent, gram_texts, informative_postings
 from harness.audit.params import AuditParams
 from harness.audit.splits import FIELDS, SplitData
@@ -37,9 +38,13 @@ class LeakResult:
     stats: dict[str, Any]
 
 
+def min_words(field: str, params: AuditParams) -> int:
+    """Words a field needs to be compared (one-word labels are not leakage)."""
+    return 1 if field == "record" else params.min_field_words
+
+
 def _eligible(data: SplitData, field: str, params: AuditParams) -> np.ndarray:
-    words = data.scans[field].words
-    return words >= (1 if field == "record" else params.min_field_words)
+    return data.scans[field].words >= min_words(field, params)
 
 
 def exact_matches(train: SplitData, evals: SplitData, field: str,
@@ -47,7 +52,12 @@ def exact_matches(train: SplitData, evals: SplitData, field: str,
     """(eval pos, train pos) with equal normalized text."""
     tk = np.where(_eligible(train, field, params), train.scans[field].keys, 0)
     ek = np.where(_eligible(evals, field, params), evals.scans[field].keys, 0)
-    order = np.argsort(tk, kind="stable")
+    wanted = distinct(ek[ek != 0])
+    # Only train rows whose key some eval row has can match: find those first, sort only them.
+    rows = maybe_in(wanted, tk)
+    at = np.minimum(np.searchsorted(wanted, tk[rows]), max(len(wanted) - 1, 0))
+    rows = rows[wanted[at] == tk[rows]] if len(wanted) else rows[:0]
+    order = rows[np.argsort(tk[rows], kind="stable")]
     sorted_keys = tk[order]
     lo = np.searchsorted(sorted_keys, ek, "left")
     hi = np.searchsorted(sorted_keys, ek, "right")
@@ -57,24 +67,29 @@ def exact_matches(train: SplitData, evals: SplitData, field: str,
     return out
 
 
-def near_matches(train: SplitData, evals: SplitData, field: str,
+def near_matches(train: SplitData, evals: SplitData, table: GramIndex | None, field: str,
                  params: AuditParams) -> tuple[list[tuple[int, int, float]], int]:
-    """(eval pos, train pos, Jaccard) confirmed near duplicates across the splits, and candidates."""
-    e_pos = np.flatnonzero(_eligible(evals, field, params))
-    t_pos = np.flatnonzero(_eligible(train, field, params))
-    e_sig, t_sig = evals.scans[field].sig, train.scans[field].sig
-    if not len(e_pos) or not len(t_pos) or e_sig is None or t_sig is None:
+    """(eval pos, train pos, Jaccard) confirmed near duplicates across the splits, and candidates.
+
+    ``table`` holds the eligible eval rows' band keys; the scan found the train
+    rows in its buckets (``train.scans[field].cross``) and kept their signatures.
+    """
+    cross, e_sig = train.scans[field].cross, evals.scans[field].sig
+    if table is None or cross is None or e_sig is None:
         return [], 0
-    sig = np.concatenate([e_sig[e_pos], t_sig[t_pos]])
-    bands, rows = lsh_params(params.near_duplicate_threshold, params.num_perm, params.lsh_weights)
-    pairs = candidate_pairs(sig, bands, rows)
-    ne = len(e_pos)
-    pairs = pairs[(pairs[:, 0] < ne) & (pairs[:, 1] >= ne)]
-    texts = [*(evals.texts[field][p] for p in e_pos), *(train.texts[field][p] for p in t_pos)]
-    found = confirm(pairs, sig, texts, params.near_duplicate_threshold, params.shingle_size)
+    pairs = cross_pairs(table, cross.hits)
+    if not len(pairs):
+        return [], 0
+    e_ids, e_inv = np.unique(pairs[:, 0], return_inverse=True)
+    t_ids, t_inv = np.unique(np.searchsorted(cross.rows, pairs[:, 1]), return_inverse=True)
+    t_rows = cross.rows[t_ids]
+    local = np.stack([e_inv, len(e_ids) + t_inv], axis=1)
+    found = confirm(local, np.concatenate([e_sig[e_ids], cross.sig[t_ids]]),
+                    Picked((evals.texts[field], e_ids), (train.texts[field], t_rows)),
+                    params.near_duplicate_threshold, params.shingle_size)
     out = []
     for (a, b), j in zip(found.pairs.tolist(), found.jaccard.tolist(), strict=True):
-        e, t = int(e_pos[a]), int(t_pos[b - ne])
+        e, t = int(e_ids[a]), int(t_rows[b - len(e_ids)])
         if evals.scans[field].keys[e] != train.scans[field].keys[t]:  # equal ones are "exact"
             out.append((e, t, float(j)))
     return out, found.candidates
@@ -106,13 +121,14 @@ class _Evidence:
 
 
 def _collect(train: SplitData, evals: SplitData, indexes: dict[str, GramIndex],
-             hits: dict[str, Hits], params: AuditParams) -> tuple[_Evidence, dict[str, Any]]:
+             hits: dict[str, Hits], tables: dict[str, GramIndex],
+             params: AuditParams) -> tuple[_Evidence, dict[str, Any]]:
     ev = _Evidence()
     stats: dict[str, Any] = {}
     for field in FIELDS:
         for e, t in exact_matches(train, evals, field, params):
             ev.add(e, {"train": t, "how": "exact", "field": field})
-        near, candidates = near_matches(train, evals, field, params)
+        near, candidates = near_matches(train, evals, tables.get(field), field, params)
         for e, t, j in near:
             ev.add(e, {"train": t, "how": "near_duplicate", "field": field, "jaccard": round(j, 4)})
         grams = evals.scans[field].grams
@@ -152,8 +168,8 @@ def _finding(e: int, matches: list[Match], train: SplitData, evals: SplitData,
 
 
 def leakage(train: SplitData, evals: SplitData, indexes: dict[str, GramIndex], hits: dict[str, Hits],
-            params: AuditParams) -> LeakResult:
-    """One error finding per eval row that leaks into train."""
-    ev, stats = _collect(train, evals, indexes, hits, params)
+            tables: dict[str, GramIndex], params: AuditParams) -> LeakResult:
+    """One error finding per eval row that leaks into train (``tables``: eval band keys per field)."""
+    ev, stats = _collect(train, evals, indexes, hits, tables, params)
     findings = [_finding(e, ev.by_eval[e], train, evals, params) for e in sorted(ev.by_eval)]
     return LeakResult(findings, {"leaking_eval_rows": len(findings), "fields": stats})

@@ -23,7 +23,9 @@ from functools import lru_cache
 import numpy as np
 from datasketch.lsh import _optimal_param
 
+from harness.audit.arrays import distinct, maybe_in
 from harness.audit.hashing import GramBatch, fmix64
+from harness.audit.ngrams import GramIndex, Hits
 from harness.audit.normalize import word_stream
 
 BUCKET_CAP = 64
@@ -39,24 +41,44 @@ def lsh_params(threshold: float, num_perm: int,
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """(bands, texts) uint64 keys: each band's ``rows`` signature values folded into one hash."""
-    keys = np.zeros((bands, len(sig)), dtype=np.uint64)
-    for band in range(bands):
-        acc = np.full(len(sig), np.uint64(band + 1), dtype=np.uint64)
-        for col in range(band * rows, (band + 1) * rows):
-            acc = fmix64(acc * np.uint64(0x9E3779B97F4A7C15) + sig[:, col].astype(np.uint64))
-        keys[band] = acc
-    return keys
+    """(bands, texts) uint64 keys: each band's ``rows`` signature values folded into one hash.
+
+    Band ``b`` starts from ``b + 1``, so equal values in two bands give two keys.
+    """
+    n = len(sig)
+    values = sig[:, : bands * rows].reshape(n, bands, rows)
+    acc = np.repeat(np.arange(1, bands + 1, dtype=np.uint64)[None, :], n, axis=0)
+    for col in range(rows):  # all bands at once, one signature column of each per step
+        acc = fmix64(acc * np.uint64(0x9E3779B97F4A7C15) + values[:, :, col].astype(np.uint64))
+    return np.ascontiguousarray(acc.T)
+
+
+def shared_positions(keys: np.ndarray) -> np.ndarray:
+    """Positions (ascending) whose key some other position has too.
+
+    Most keys are unique; a value sort (fast) finds the repeated ones, so only
+    their few positions need the stable argsort that orders a bucket.
+    """
+    s = np.sort(keys)
+    repeated = distinct(s[1:][s[1:] == s[:-1]]) if len(s) > 1 else s[:0]
+    if not len(repeated):
+        return np.zeros(0, dtype=np.int64)
+    if len(repeated) * 16 > len(keys):  # many buckets: looking each key up costs more than it saves
+        return np.arange(len(keys))
+    maybe = maybe_in(repeated, keys)
+    at = np.minimum(np.searchsorted(repeated, keys[maybe]), len(repeated) - 1)
+    return maybe[repeated[at] == keys[maybe]]
 
 
 def _bucket_pairs(keys: np.ndarray) -> np.ndarray:
     """Pairs (i < j) of positions that share a key in one band."""
-    order = np.argsort(keys, kind="stable")
+    order = shared_positions(keys)
+    order = order[np.argsort(keys[order], kind="stable")]  # by key, then position
     k = keys[order]
     edges = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1], [True])))
     starts, sizes = edges[:-1], np.diff(edges)
     out = []
-    for size in np.unique(sizes[sizes >= 2]):
+    for size in distinct(sizes[sizes >= 2]):
         run = starts[sizes == size]
         if size <= BUCKET_CAP:
             iu, ju = np.triu_indices(int(size), 1)
@@ -74,12 +96,51 @@ def _bucket_pairs(keys: np.ndarray) -> np.ndarray:
 
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """Distinct (i, j), i < j, sharing at least one band bucket."""
-    n = len(sig)
+    return candidate_pairs_from_bands(band_keys(sig, bands, rows))
+
+
+def candidate_pairs_from_bands(keys: np.ndarray) -> np.ndarray:
+    """:func:`candidate_pairs` from the (bands, texts) band keys."""
+    n = keys.shape[1]
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    keys = band_keys(sig, bands, rows)
-    coded = np.unique(np.concatenate([_bucket_pairs(k) @ np.array([n, 1]) for k in keys]))
+    coded = distinct(np.concatenate([_bucket_pairs(k) @ np.array([n, 1]) for k in keys]))
     return np.stack([coded // n, coded % n], axis=1)
+
+
+def band_table(keys: np.ndarray, rows: np.ndarray) -> GramIndex:
+    """The band keys of ``rows`` (positions of a small split), with each key's rows, to probe."""
+    flat = keys[:, rows].ravel()
+    owners = np.tile(rows.astype(np.int64), keys.shape[0])
+    n = max(len(rows), 1)
+    return GramIndex.build(flat, owners, n, (), max_share=1.0, min_docs=n)  # keeps every key
+
+
+def cross_pairs(table: GramIndex, hits: Hits) -> np.ndarray:
+    """(small-split row, large-split row) pairs sharing a bucket, as :func:`candidate_pairs` gives them.
+
+    ``hits`` are the large split's rows found in ``table``'s buckets. In the
+    joined ordering (small split first) a bucket above ``BUCKET_CAP`` yields
+    a star from its first row plus a chain, so across the splits only the
+    first small row pairs with every large row, and the last with the first.
+    """
+    if not len(hits.rows):
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((hits.rows, hits.keys))
+    keys, rows = hits.keys[order], hits.rows[order]
+    ukeys, starts, large = np.unique(keys, return_index=True, return_counts=True)
+    small = table.post_ptr[ukeys + 1] - table.post_ptr[ukeys]
+    full = np.repeat(small + large <= BUCKET_CAP, large)
+    which, partner = table.docs_of(keys[full])
+    capped = ~(small + large <= BUCKET_CAP)
+    first = table.post_docs[table.post_ptr[ukeys[capped]]]
+    last = table.post_docs[table.post_ptr[ukeys[capped] + 1] - 1]
+    pairs = np.concatenate([np.stack([partner, rows[full][which]], 1),
+                            np.stack([np.repeat(first, large[capped]), rows[~full]], 1),
+                            np.stack([last, rows[starts[capped]]], 1)]).astype(np.int64)
+    stride = int(pairs[:, 1].max()) + 1
+    coded = distinct(pairs[:, 0] * stride + pairs[:, 1])
+    return np.stack([coded // stride, coded % stride], axis=1)
 
 
 def estimate(sig: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -94,7 +155,7 @@ def shingle_sets(texts: Sequence[str], size: int) -> list[np.ndarray]:
     batch = GramBatch.from_bytes(word_stream(texts), len(texts))
     hashes, docs = batch.grams(size, short_whole=True)
     bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
-    return [np.unique(hashes[bounds[i]:bounds[i + 1]]) for i in range(len(texts))]
+    return [distinct(hashes[bounds[i]:bounds[i + 1]]) for i in range(len(texts))]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -102,6 +163,22 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
         return 1.0
     inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter / (len(a) + len(b) - inter)
+
+
+class Picked(Sequence[str]):
+    """The texts ``texts[rows[i]]`` of each part, one part after another, read when asked for."""
+
+    def __init__(self, *parts: tuple[Sequence[str], np.ndarray]) -> None:
+        self.parts = parts
+        self.ends = np.cumsum([len(rows) for _, rows in parts])
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        k = int(np.searchsorted(self.ends, i, side="right"))
+        texts, rows = self.parts[k]
+        return texts[int(rows[i - (int(self.ends[k - 1]) if k else 0)])]
 
 
 @dataclass(frozen=True)
@@ -120,7 +197,7 @@ def confirm(pairs: np.ndarray, sig: np.ndarray, text_of: Sequence[str], threshol
     near = pairs[estimate(sig, pairs) >= threshold - ESTIMATE_MARGIN] if len(pairs) else pairs
     if not len(near):
         return Confirmed(near, np.zeros(0), len(pairs), 0)
-    ids = np.unique(near)
+    ids = distinct(near)
     sets = dict(zip(ids.tolist(), shingle_sets([text_of[i] for i in ids], shingle_size), strict=True))
     values = np.array([jaccard(sets[int(i)], sets[int(j)]) for i, j in near])
     keep = values >= threshold

@@ -2,11 +2,14 @@
 
 Exact duplicates are collapsed to one representative first (the exact check
 reports them), so a near-duplicate cluster always holds at least two different
-texts; the cluster's refs then include every exact copy of its members.
+texts; the cluster's refs then include every exact copy of its members. The
+scan keeps every row's band keys and signature; texts are read only for the
+candidate pairs whose MinHash estimate comes near the threshold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +17,7 @@ import numpy as np
 
 from harness.audit.duplicates import key_groups
 from harness.audit.evidence import capped, member
-from harness.audit.lsh import Confirmed, candidate_pairs, confirm, lsh_params
+from harness.audit.lsh import Confirmed, Picked, candidate_pairs_from_bands, confirm, lsh_params
 from harness.audit.params import AuditParams
 from harness.audit.splits import SplitData
 from harness.audit.unionfind import UnionFind
@@ -35,10 +38,23 @@ def _representatives(data: SplitData) -> tuple[np.ndarray, dict[int, list[int]]]
     copies: dict[int, list[int]] = {}
     dropped = np.zeros(data.size, dtype=bool)
     for group in key_groups(scan.keys):
-        copies[int(group[0])] = [int(g) for g in group]
+        copies[int(group[0])] = group.tolist()
         dropped[group[1:]] = True
     reps = np.flatnonzero(~dropped & (scan.words > 0))
     return reps, copies
+
+
+def confirm_rows(pairs: np.ndarray, sig: np.ndarray, texts: Sequence[str], rows: np.ndarray,
+                 params: AuditParams) -> Confirmed:
+    """:func:`harness.audit.lsh.confirm` on pairs of ``rows`` positions, reading only the rows in pairs."""
+    if not len(pairs):
+        return confirm(pairs, sig[:0], [], params.near_duplicate_threshold, params.shingle_size)
+    ids, inverse = np.unique(pairs, return_inverse=True)
+    at = rows[ids]
+    found = confirm(inverse.reshape(pairs.shape), sig[at], Picked((texts, at)),
+                    params.near_duplicate_threshold, params.shingle_size)
+    return Confirmed(ids[found.pairs] if len(found.pairs) else found.pairs, found.jaccard,
+                     found.candidates, found.checked)
 
 
 def lsh_settings(params: AuditParams) -> dict[str, Any]:
@@ -68,14 +84,11 @@ def _cluster_finding(data: SplitData, cluster: list[int], edges: dict[tuple[int,
 
 
 def near_duplicates(data: SplitData, params: AuditParams) -> NearResult:
-    sig = data.scans["record"].sig
-    assert sig is not None
+    scan = data.scans["record"]
+    assert scan.sig is not None and scan.bands is not None
     reps, copies = _representatives(data)
-    bands, rows = lsh_params(params.near_duplicate_threshold, params.num_perm, params.lsh_weights)
-    local = candidate_pairs(sig[reps], bands, rows)
-    texts = data.texts["record"]
-    found: Confirmed = confirm(local, sig[reps], [texts[p] for p in reps],
-                               params.near_duplicate_threshold, params.shingle_size)
+    local = candidate_pairs_from_bands(scan.bands[:, reps])
+    found = confirm_rows(local, scan.sig, data.texts["record"], reps, params)
     pairs = reps[found.pairs] if len(found.pairs) else found.pairs
     uf = UnionFind()
     uf.union_pairs((int(a), int(b)) for a, b in pairs)

@@ -68,6 +68,9 @@ class Rows:
 
     def index(self, pos: int) -> int:
         """The 0-based record number refs point at."""
+        numbers = getattr(self.records, "indices", None)  # a RecordFile knows them without parsing
+        if isinstance(numbers, np.ndarray):
+            return int(numbers[int(pos)])
         return self.records[int(pos)].index
 
     def ref(self, pos: int) -> Ref:

@@ -10,98 +10,124 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from harness.audit.benchmarks import BenchmarkDoc
 from harness.audit.contamination import BenchIndex, build_bench_index, contamination
 from harness.audit.duplicates import NORMALIZATION, exact_duplicates
 from harness.audit.evidence import CheckTimer
-from harness.audit.executors import FieldJob, resolve_workers, run_scans
+from harness.audit.executors import RowJob, resolve_workers, run_rows
 from harness.audit.inputs import check_inputs
-from harness.audit.leakage import leakage
+from harness.audit.leakage import leakage, min_words
+from harness.audit.lsh import band_table, lsh_params
 from harness.audit.near_duplicates import lsh_settings, near_duplicates
-from harness.audit.ngrams import GramIndex, Hits
+from harness.audit.ngrams import GramIndex
 from harness.audit.params import AuditParams
-from harness.audit.row_checks import run_row_checks
-from harness.audit.scan import ScanSpec
+from harness.audit.reuse import AuditCache, Scanned
+from harness.audit.row_checks import chunked_checks, run_row_checks
+from harness.audit.rowscan import CrossProbe, RowSpec, gram_filters
 from harness.audit.semantic import run_semantic
 from harness.audit.splits import FIELDS, SplitData, field_texts
 from harness.audit.template_parity import run_parity_audit
 from harness.audit.templates_bridge import run_template_audit
 from harness.data.record import Record
+from harness.data.record_file import RecordFile, TurnRecords
 from harness.progress import Steps
 from harness.results import AuditResult, Split
 
 __all__ = ["AuditParams", "run_audit"]
 
 
-class _Scanned:
-    """A scanned split plus which probe each field's hits belong to."""
-
-    def __init__(self, data: SplitData, probe_names: dict[str, list[str]]) -> None:
-        self.data = data
-        self.probe_names = probe_names
-
-    def hits(self, field: str, name: str) -> Hits:
-        return self.data.scans[field].hits[self.probe_names[field].index(name)]
-
-
-def _spec(params: AuditParams, **kw: Any) -> ScanSpec:
-    return ScanSpec(shingle_size=params.shingle_size, num_perm=params.num_perm, seed=params.seed, **kw)
+def _spec(params: AuditParams, tokenizer: Any, **kw: Any) -> RowSpec:
+    bands, rows = lsh_params(params.near_duplicate_threshold, params.num_perm, params.lsh_weights)
+    return RowSpec(shingle_size=params.shingle_size, num_perm=params.num_perm, seed=params.seed, bands=bands,
+                   band_rows=rows, row_checks=chunked_checks(params), tokenizer=tokenizer, **kw)
 
 
 def _scan(split: Split, records: Sequence[Record], probes: dict[str, dict[str, GramIndex | BenchIndex]],
-          params: AuditParams, steps: Steps, collect: bool) -> _Scanned:
-    texts = field_texts(records)
+          spec: RowSpec, params: AuditParams, steps: Steps) -> Scanned:
     names = {f: list(probes.get(f, {})) for f in FIELDS}
-    jobs = []
-    for f in FIELDS:
-        found = [p.grams.probe if isinstance(p, BenchIndex) else p.probe for p in probes.get(f, {}).values()]
-        jobs.append(FieldJob(f, texts[f], _spec(params, probes=tuple(found),
-                                                collect_ngram=params.ngram if collect else None)))
-    advance = steps.task(f"scan {split} ({len(records)} rows x {len(FIELDS)} fields)",
-                         len(records) * len(FIELDS))
-    scans = run_scans(jobs, executor=params.executor, workers=params.workers, advance=advance)
-    return _Scanned(SplitData(split, records, texts, scans), names)
+    found = {f: tuple(p.grams.probe if isinstance(p, BenchIndex) else p.probe
+                      for p in probes.get(f, {}).values()) for f in FIELDS}
+    spec = replace(spec, split=split, probes=found, filters=gram_filters(found),
+                   keep_turns=isinstance(records, RecordFile))
+    advance = steps.task(f"scan {split} ({len(records)} rows x {len(FIELDS)} fields)", len(records))
+    scan = run_rows(RowJob(split, records, spec), executor=params.executor, workers=params.workers,
+                    advance=advance)
+    if isinstance(records, RecordFile):  # the checks read records from the scan's turns, not the file
+        records = TurnRecords(records, scan.turns)
+    texts = {**field_texts(records), **scan.texts}  # prompts and responses kept; the record made on demand
+    return Scanned(SplitData(split, records, texts, scan.fields, scan.checks), names)
 
 
-def _eval_indexes(scanned: _Scanned, params: AuditParams) -> dict[str, GramIndex]:
-    out = {}
+def _eval_indexes(scanned: Scanned,
+                  params: AuditParams) -> tuple[dict[str, GramIndex], dict[str, GramIndex]]:
+    """Per field: the eval rows' n-gram index, and the eligible eval rows' LSH band keys."""
+    grams_out, bands_out = {}, {}
     for f in FIELDS:
-        grams = scanned.data.scans[f].grams
-        assert grams is not None
-        out[f] = GramIndex.build(grams[0], grams[1], scanned.data.size, (params.ngram,),
-                                 max_share=params.boilerplate_share, min_docs=params.boilerplate_min_rows)
-    return out
+        scan = scanned.data.scans[f]
+        assert scan.grams is not None and scan.bands is not None
+        grams_out[f] = GramIndex.build(scan.grams[0], scan.grams[1], scanned.data.size, (params.ngram,),
+                                       max_share=params.boilerplate_share,
+                                       min_docs=params.boilerplate_min_rows)
+        bands_out[f] = band_table(scan.bands, np.flatnonzero(scan.words >= min_words(f, params)))
+    return grams_out, bands_out
+
+
+def _scan_all(train: Sequence[Record], eval: Sequence[Record] | None,
+              benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None, params: AuditParams, tokenizer: Any,
+              steps: Steps, stages: dict[str, float]) -> tuple[Any, ...]:
+    """Benchmark indexes, the eval scan and its indexes, then the train scan probing them."""
+    t = time.perf_counter()
+    benches = {name: build_bench_index(name, docs, params) for name, docs in (benchmarks or {}).items()}
+    stages["benchmark_index"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ev_spec = _spec(params, tokenizer, keep_bands=FIELDS, collect_ngram=params.ngram)
+    ev = _scan("eval", eval, {"record": dict(benches)}, ev_spec, params, steps) if eval else None
+    indexes, tables = _eval_indexes(ev, params) if ev else ({}, {})
+    stages["scan_eval"] = time.perf_counter() - t
+    t = time.perf_counter()
+    probes: dict[str, dict[str, GramIndex | BenchIndex]] = {f: {} for f in FIELDS}
+    for f in FIELDS:
+        if f in indexes:
+            probes[f]["eval"] = indexes[f]
+    probes["record"].update(benches)
+    cross = {f: CrossProbe(table.probe, min_words(f, params)) for f, table in tables.items()}
+    tr_spec = _spec(params, tokenizer, keep_sig=("record",), cross=cross)
+    tr = _scan("train", train, probes, tr_spec, params, steps)
+    stages["scan_train"] = time.perf_counter() - t
+    return benches, ev, indexes, tables, tr
 
 
 def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
               benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None = None,
               params: AuditParams | None = None, tokenizer: Any = None,
-              progress: bool = True) -> AuditResult:
-    """Run every check on ``train`` (and ``eval``, and ``benchmarks``); see ``harness.audit``."""
+              progress: bool = True, cache: AuditCache | None = None) -> AuditResult:
+    """Run every check on ``train`` (and ``eval``, and ``benchmarks``); see ``harness.audit``.
+
+    ``cache``: the first call fills it; a later call whose train rows are a subset of that
+    call's (same eval, benchmarks, params, tokenizer) reuses its scans (:mod:`harness.audit.reuse`).
+    """
     params = params or AuditParams()
     start = time.perf_counter()
     stages: dict[str, float] = {}
     timer = CheckTimer()
     with Steps(progress) as steps:
-        t = time.perf_counter()
-        benches = {name: build_bench_index(name, docs, params) for name, docs in (benchmarks or {}).items()}
-        stages["benchmark_index"] = time.perf_counter() - t
-        t = time.perf_counter()
-        ev = _scan("eval", eval, {"record": dict(benches)}, params, steps, True) if eval else None
-        indexes = _eval_indexes(ev, params) if ev else {}
-        stages["scan_eval"] = time.perf_counter() - t
-        t = time.perf_counter()
-        probes: dict[str, dict[str, GramIndex | BenchIndex]] = {f: {} for f in FIELDS}
-        for f in FIELDS:
-            if f in indexes:
-                probes[f]["eval"] = indexes[f]
-        probes["record"].update(benches)
-        tr = _scan("train", train, probes, params, steps, False)
-        stages["scan_train"] = time.perf_counter() - t
+        key = AuditCache.key(params, benchmarks, tokenizer)
+        reused = cache.reuse(key, train, eval) if cache is not None else None
+        if reused is not None:
+            (benches, ev, indexes, tables), tr = reused
+            stages["reused_scan"] = 0.0
+        else:
+            benches, ev, indexes, tables, tr = _scan_all(train, eval, benchmarks, params, tokenizer, steps,
+                                                         stages)
+            if cache is not None:
+                cache.store(key, train, eval, (benches, ev, indexes, tables), tr)
         check_inputs(timer, train, eval)
-        _run_checks(timer, tr, ev, indexes, benches, params, steps)
+        _run_checks(timer, tr, ev, indexes, tables, benches, params, steps)
         run_row_checks(timer, _splits(tr, ev), params, tokenizer)
         steps.done("per-row checks")
         run_semantic(timer, tr.data, ev.data if ev else None, params)
@@ -112,12 +138,13 @@ def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
                        summary=_summary(timer, train, eval, benches, params, stages, seconds))
 
 
-def _splits(tr: _Scanned, ev: _Scanned | None) -> list[SplitData]:
+def _splits(tr: Scanned, ev: Scanned | None) -> list[SplitData]:
     return [tr.data] + ([ev.data] if ev else [])
 
 
-def _run_checks(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: dict[str, GramIndex],
-                benches: dict[str, BenchIndex], params: AuditParams, steps: Steps) -> None:
+def _run_checks(timer: CheckTimer, tr: Scanned, ev: Scanned | None, indexes: dict[str, GramIndex],
+                tables: dict[str, GramIndex], benches: dict[str, BenchIndex], params: AuditParams,
+                steps: Steps) -> None:
     splits = _splits(tr, ev)
     names = [s.split for s in splits]
     with timer.check("exact_duplicates", {"normalization": NORMALIZATION, "splits": names}) as found:
@@ -131,14 +158,14 @@ def _run_checks(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: d
             found += result.findings
             near_params[f"{data.split}_stats"] = result.stats
     steps.done("near duplicates")
-    _leakage(timer, tr, ev, indexes, params)
+    _leakage(timer, tr, ev, indexes, tables, params)
     steps.done("leakage")
     _contamination(timer, tr, ev, benches, params)
     steps.done("contamination")
 
 
-def _leakage(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: dict[str, GramIndex],
-             params: AuditParams) -> None:
+def _leakage(timer: CheckTimer, tr: Scanned, ev: Scanned | None, indexes: dict[str, GramIndex],
+             tables: dict[str, GramIndex], params: AuditParams) -> None:
     leak_params: dict[str, Any] = {
         "fields": list(FIELDS), "kinds": ["exact", "near_duplicate", "ngram"], "ngram": params.ngram,
         "tokens": "lowercase word tokens, punctuation stripped (GPT-3 appendix C)",
@@ -151,12 +178,12 @@ def _leakage(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, indexes: dict
         return
     with timer.check("leakage", leak_params) as found:
         hits = {f: tr.hits(f, "eval") for f in FIELDS}
-        result = leakage(tr.data, ev.data, indexes, hits, params)
+        result = leakage(tr.data, ev.data, indexes, hits, tables, params)
         found += result.findings
         leak_params["stats"] = result.stats
 
 
-def _contamination(timer: CheckTimer, tr: _Scanned, ev: _Scanned | None, benches: dict[str, BenchIndex],
+def _contamination(timer: CheckTimer, tr: Scanned, ev: Scanned | None, benches: dict[str, BenchIndex],
                    params: AuditParams) -> None:
     info: dict[str, Any] = {"ngram": params.ngram, "part_words": params.benchmark_part_words,
                             "exact": "normalized prompt/response/record = normalized question or document"}

@@ -37,6 +37,22 @@ class ScanSpec:
 
 
 @dataclass(frozen=True)
+class Collisions:
+    """Rows sharing an LSH band bucket with some row of another split (the eval rows' band table)."""
+
+    hits: Hits  # distinct (row, position of the band key in the table), rows global
+    rows: np.ndarray  # int64, the distinct rows of ``hits``, sorted
+    sig: np.ndarray  # (len(rows), num_perm) uint32: their signatures, for the MinHash estimate
+
+    @classmethod
+    def concat(cls, parts: Sequence[Collisions], num_perm: int) -> Collisions:
+        if not parts:
+            return cls(Hits.empty(), np.zeros(0, np.int64), np.zeros((0, num_perm), np.uint32))
+        return cls(Hits.concat([p.hits for p in parts]), np.concatenate([p.rows for p in parts]),
+                   np.concatenate([p.sig for p in parts]))
+
+
+@dataclass(frozen=True)
 class FieldScan:
     """The per-row results of one field's pass."""
 
@@ -46,6 +62,8 @@ class FieldScan:
     hits: tuple[Hits, ...] = ()  # one per probe, rows are global
     grams: tuple[np.ndarray, np.ndarray] | None = None  # (hash64, row) when collected
     rows: int = field(default=0)
+    bands: np.ndarray | None = None  # (bands, rows) uint64 LSH band keys, when kept
+    cross: Collisions | None = None  # band-bucket collisions with another split's rows
 
 
 def scan_chunk(texts: Sequence[str], spec: ScanSpec, offset: int) -> FieldScan:
@@ -83,15 +101,19 @@ def merge_scans(parts: Sequence[FieldScan], spec: ScanSpec) -> FieldScan:
 def chunk_bounds(texts: Sequence[str] | Sequence[bytes], max_chars: int | None = None,
                  max_rows: int | None = None) -> list[tuple[int, int]]:
     """Row ranges of about ``max_chars`` characters each (a huge row gets its own chunk)."""
-    max_chars = max_chars or CHUNK_CHARS
-    max_rows = max_rows or CHUNK_ROWS
-    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return chunk_sizes(sizes, max_chars or CHUNK_CHARS, max_rows or CHUNK_ROWS)
+
+
+def chunk_sizes(sizes: np.ndarray, max_chars: int, max_rows: int) -> list[tuple[int, int]]:
+    """Row ranges of about ``max_chars`` in total ``sizes`` and at most ``max_rows`` rows each."""
+    ends = np.cumsum(sizes)
     bounds, lo = [], 0
-    while lo < len(texts):
+    while lo < len(sizes):
         base = ends[lo - 1] if lo else 0
         # First row whose running size reaches max_chars closes the chunk (at least one row).
         hi = int(np.searchsorted(ends, base + max_chars, side="left")) + 1
-        hi = max(lo + 1, min(hi, lo + max_rows, len(texts)))
+        hi = max(lo + 1, min(hi, lo + max_rows, len(sizes)))
         bounds.append((lo, hi))
         lo = hi
     return bounds

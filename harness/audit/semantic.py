@@ -112,7 +112,7 @@ class _Field:
     def __init__(self, data: SplitData, field: str, params: AuditParams, encoder: Any) -> None:
         words = data.scans[field].words
         self.pos = np.flatnonzero(words >= params.min_field_words)
-        self.texts = [data.texts[field][p] for p in self.pos]
+        self.texts = [data.texts[field][p] for p in self.pos.tolist()]
         self.vec = embed(encoder, self.texts)
 
 

@@ -1,21 +1,61 @@
-"""One split's rows as the checks see them: the three text fields and their scans."""
+"""One split's rows as the checks see them: the three text fields, their scans and the row features.
+
+The prompts and responses are the scan's (per-row checks read them all); the
+record text is a view, made from its record when a check asks for it (a
+finding's members, a pair to confirm), so a split is not held twice, and a
+:class:`~harness.data.record_file.RecordFile` is parsed again only for the
+rows the findings name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import overload
 
+import numpy as np
+
+from harness.audit.chunk_checks import ChunkResult
+from harness.audit.layout import FIELDS
 from harness.audit.scan import FieldScan
 from harness.data.record import Record
+from harness.data.record_file import RecordFile, TurnRecords
 from harness.results import Ref, Split
 
-FIELDS = ("record", "prompt", "response")
+__all__ = ["FIELDS", "FieldTexts", "SplitData", "field_texts"]
 
 
-def field_texts(records: Sequence[Record]) -> dict[str, list[str]]:
+def _text(r: Record, name: str) -> str:
+    return r.text if name == "record" else r.prompt if name == "prompt" else r.response
+
+
+class FieldTexts(Sequence[str]):
+    """One field (record, prompt or response) of every row, computed when asked for."""
+
+    def __init__(self, records: Sequence[Record], name: str) -> None:
+        if name not in FIELDS:
+            raise ValueError(f"unknown field {name!r}")
+        self.records, self.name = records, name
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [_text(r, self.name) for r in self.records[i]]
+        return _text(self.records[int(i)], self.name)
+
+
+def field_texts(records: Sequence[Record]) -> dict[str, FieldTexts]:
     """prompt (turns before the final assistant turn, no system), response (the target), record (all)."""
-    return {"record": [r.text for r in records], "prompt": [r.prompt for r in records],
-            "response": [r.response for r in records]}
+    return {name: FieldTexts(records, name) for name in FIELDS}
 
 
 @dataclass(frozen=True)
@@ -24,16 +64,24 @@ class SplitData:
 
     split: Split
     records: Sequence[Record]
-    texts: dict[str, list[str]]
+    texts: Mapping[str, Sequence[str]]
     scans: dict[str, FieldScan]
+    checks: dict[str, ChunkResult] = field(default_factory=dict)  # per-row checks the scan ran
 
     @property
     def size(self) -> int:
         return len(self.records)
 
+    @cached_property
+    def indices(self) -> np.ndarray:
+        """Each position's record number (a file's records are numbered by position)."""
+        if isinstance(self.records, RecordFile | TurnRecords):
+            return self.records.indices
+        return np.fromiter((r.index for r in self.records), dtype=np.int64, count=len(self.records))
+
     def index(self, pos: int) -> int:
         """The 0-based record number refs point at."""
-        return self.records[int(pos)].index
+        return int(self.indices[int(pos)])
 
     def ref(self, pos: int) -> Ref:
         return Ref(split=self.split, index=self.index(pos))

@@ -3,5 +3,7 @@
 from harness.data.formats import FORMATS, detect_format
 from harness.data.loaders import iter_records, load_records
 from harness.data.record import Record, Turn
+from harness.data.record_file import RecordFile, open_records
 
-__all__ = ["FORMATS", "Record", "Turn", "detect_format", "iter_records", "load_records"]
+__all__ = ["FORMATS", "Record", "RecordFile", "Turn", "detect_format", "iter_records", "load_records",
+           "open_records"]

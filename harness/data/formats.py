@@ -66,6 +66,8 @@ def _string(row: Mapping[str, Any], key: str, *, required: bool = True) -> str:
 
 def _check_unicode(key: str, value: str) -> str:
     # JSON allows "\ud800"; such a string cannot be encoded, hashed or tokenized.
+    if value.isascii():  # no surrogate is ASCII: skip the encode (most rows, a million times)
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -148,7 +150,7 @@ NORMALIZERS: dict[str, Callable[[Mapping[str, Any]], list[Turn]]] = {
 
 
 def normalize_row(row: Any, fmt: str) -> list[Turn]:
-    if not isinstance(row, Mapping):
+    if not isinstance(row, dict) and not isinstance(row, Mapping):  # dict first: the ABC check is slow
         raise RowError("<row>", f"expected a JSON object, got {type(row).__name__}")
     return NORMALIZERS[fmt](row)
 

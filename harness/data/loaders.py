@@ -29,11 +29,7 @@ def load_records(path: str | Path, fmt: str = "auto", *, limit: int | None = Non
 
 
 def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = None) -> Iterator[Record]:
-    p = Path(path)
-    kind = SUFFIXES.get(p.suffix.lower())
-    check_file(p, "file", kind="json data" if kind == "json" else "data")  # no FIFO, device or giant
-    if kind is None:
-        raise DataError(f"unknown file type {p.suffix!r}", path=p, hint="use .jsonl, .json, .csv or .parquet")
+    p, kind = check_path(path)
     if fmt != "auto":
         require_format(fmt, str(p))
     rows = {"jsonl": _jsonl_rows, "json": _json_rows, "csv": _table_rows, "parquet": _table_rows}[kind](p)
@@ -42,14 +38,8 @@ def iter_records(path: str | Path, fmt: str = "auto", *, limit: int | None = Non
         if limit is not None and index >= limit:
             return
         if detected is None:
-            detected = _detect(row, p, line)
-        try:
-            turns = normalize_row(row, detected)
-        except RowError as exc:
-            raise DataError(
-                f"{exc.message} (format {detected})", path=p, line=line, field=exc.field
-            ) from None
-        yield Record(turns=tuple(turns), index=index, source=str(p), format=detected, line=line)
+            detected = detect(row, p, line)
+        yield make_record(row, detected, p, index, line)
 
 
 def raw_rows(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -61,7 +51,26 @@ def raw_rows(path: str | Path) -> Iterator[tuple[int, Any]]:
     yield from {"jsonl": _jsonl_rows, "json": _json_rows, "csv": _table_rows, "parquet": _table_rows}[kind](p)
 
 
-def _detect(row: Any, path: Path, line: int) -> str:
+def check_path(path: str | Path) -> tuple[Path, str]:
+    """The path and its kind (jsonl, json, csv, parquet), or the DataError saying why not."""
+    p = Path(path)
+    kind = SUFFIXES.get(p.suffix.lower())
+    check_file(p, "file", kind="json data" if kind == "json" else "data")  # no FIFO, device or giant
+    if kind is None:
+        raise DataError(f"unknown file type {p.suffix!r}", path=p, hint="use .jsonl, .json, .csv or .parquet")
+    return p, kind
+
+
+def make_record(row: Any, fmt: str, path: Path, index: int, line: int | None) -> Record:
+    """Normalize one parsed row; a row that does not fit ``fmt`` is a DataError naming line and field."""
+    try:
+        turns = normalize_row(row, fmt)
+    except RowError as exc:
+        raise DataError(f"{exc.message} (format {fmt})", path=path, line=line, field=exc.field) from None
+    return Record(turns=tuple(turns), index=index, source=str(path), format=fmt, line=line)
+
+
+def detect(row: Any, path: Path, line: int) -> str:
     if not isinstance(row, dict):
         raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line)
     fmt = detect_format(row)
@@ -76,14 +85,14 @@ def _detect(row: Any, path: Path, line: int) -> str:
     return fmt
 
 
-def _decode(raw: bytes, path: Path, line: int) -> str:
+def decode_line(raw: bytes, path: Path, line: int) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", path=path, line=line) from None
 
 
-def _parse(text: str, path: Path, line: int) -> Any:
+def parse_json(text: str, path: Path, line: int) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -97,20 +106,20 @@ def _parse(text: str, path: Path, line: int) -> Any:
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
-            text = _decode(raw, path, number)
+            text = decode_line(raw, path, number)
             if number == 1:
                 text = text.removeprefix("\ufeff")
             if not text.strip():
                 continue
             # One record per line: drop the line end so a parse error reports this line, not the next.
-            yield number, _parse(text.rstrip("\r\n"), path, number)
+            yield number, parse_json(text.rstrip("\r\n"), path, number)
 
 
 def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    text = _decode(path.read_bytes(), path, 1).removeprefix("\ufeff")
+    text = decode_line(path.read_bytes(), path, 1).removeprefix("\ufeff")
     if not text.strip():
         raise DataError("no records (empty file)", path=path)
-    data = _parse(text, path, 1)
+    data = parse_json(text, path, 1)
     if isinstance(data, dict):
         # {"data": [...]} and similar wrappers: take the single list value.
         lists = [v for v in data.values() if isinstance(v, list)]

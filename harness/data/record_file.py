@@ -1,0 +1,199 @@
+"""A JSONL dataset as a sequence of records parsed on demand, from an index of where each line lies.
+
+``open_records(path)`` indexes a ``.jsonl``/``.ndjson`` file in one pass over
+its bytes (no JSON parsing): the byte span and line number of every record
+(blank lines skipped, as :func:`harness.data.loaders.iter_records` skips
+them). ``RecordFile[i]`` parses one record, ``RecordFile[lo:hi]`` a run of
+them from one read, so a large file is streamed through the audit in chunks
+(in worker processes) and only a few rows it reports on are parsed again;
+memory per row is the index (24 bytes), not the record. Records, indices,
+line numbers and errors are exactly the loader's. Other formats are loaded
+whole (:func:`harness.data.loaders.load_records`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+from harness.data.formats import require_format
+from harness.data.loaders import check_path, decode_line, detect, load_records, make_record, parse_json
+from harness.data.record import Record, Turn
+from harness.errors import DataError
+
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads runs
+_JSON_SPACE = " \t\n\r"
+CACHE_ROWS = 4096  # records kept parsed for repeated look-ups (a finding's members, its texts)
+READ_AHEAD = 1024  # records parsed at once when look-ups walk forward through the file
+ITER_ROWS = 2048  # records parsed per read when iterating
+_ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())  # what str.strip() strips in ASCII
+
+
+def _blank(raw: bytes, first: bool) -> bool:
+    """What the loader skips: a line that is only whitespace (any Unicode whitespace, a BOM first)."""
+    if not raw.strip(_ASCII_SPACE):
+        return True
+    if raw.isascii() and not first:
+        return False
+    text = raw.decode("utf-8", "replace")
+    return not (text.removeprefix("\ufeff") if first else text).strip()
+
+
+class RecordFile(Sequence[Record]):
+    """The records of one JSONL file, by index; ``starts``/``ends`` are each record's line's bytes."""
+
+    def __init__(self, path: Path, fmt: str, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray,
+                 indices: np.ndarray | None = None) -> None:
+        self.path = path
+        self.format = fmt
+        self.starts, self.ends, self.lines = starts, ends, lines
+        # Each record's number in the file (its position, unless this is a subset of the file's records).
+        self.indices = np.arange(len(starts), dtype=np.int64) if indices is None else indices
+        self._cache: dict[int, Record] = {}
+        self._last_miss = -(2 * READ_AHEAD)
+
+    @classmethod
+    def open(cls, path: str | Path, fmt: str = "auto") -> RecordFile:
+        p, kind = check_path(path)
+        if kind != "jsonl":
+            raise DataError("not a JSONL file", path=p)
+        if fmt != "auto":
+            require_format(fmt, str(p))
+        starts, ends, lines = [], [], []
+        pos = 0
+        with open(p, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                if not _blank(raw, number == 1):
+                    starts.append(pos)
+                    ends.append(pos + len(raw))
+                    lines.append(number)
+                pos += len(raw)
+        if not starts:
+            raise DataError("no records (empty file)", path=p)
+        out = cls(p, fmt, np.array(starts, np.int64), np.array(ends, np.int64), np.array(lines, np.int64))
+        if fmt == "auto":  # the first record decides, as in the loader
+            out.format = detect(out._row(int(out.lines[0]), out.read(0, 1)[0]), p, int(out.lines[0]))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def read(self, lo: int, hi: int) -> list[bytes]:
+        """The raw lines of records ``lo .. hi - 1``."""
+        if hi <= lo:
+            return []
+        base = int(self.starts[lo])
+        with open(self.path, "rb") as fh:
+            fh.seek(base)
+            blob = fh.read(int(self.ends[hi - 1]) - base)
+        spans = zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True)
+        return [blob[a - base:b - base] for a, b in spans]
+
+    def _row(self, line: int, raw: bytes) -> object:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = decode_line(raw, self.path, line)  # raises the loader's error
+        if line == 1:
+            text = text.removeprefix("\ufeff")
+        text = text.rstrip("\r\n")
+        try:  # json's C scanner on the value alone: what json.loads does, less its Python wrapping
+            row, end = _SCAN(text, 0)
+            if end == len(text) or not text[end:].strip(_JSON_SPACE):
+                return row
+        except (ValueError, StopIteration, RecursionError):
+            pass
+        return parse_json(text, self.path, line)  # leading space, extra data, or an error to report
+
+    def parse(self, lo: int, hi: int) -> list[Record]:
+        """Records ``lo .. hi - 1``, parsed from one read."""
+        lines, indices = self.lines[lo:hi].tolist(), self.indices[lo:hi].tolist()
+        return [make_record(self._row(line, raw), self.format, self.path, i, line)
+                for i, line, raw in zip(indices, lines, self.read(lo, hi), strict=True)]
+
+    @overload
+    def __getitem__(self, i: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Record]: ...
+
+    def __getitem__(self, i: int | slice) -> Record | list[Record]:
+        if isinstance(i, slice):
+            lo, hi, step = i.indices(len(self))
+            return self.parse(lo, hi) if step == 1 else [self[j] for j in range(lo, hi, step)]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        found = self._cache.get(i)
+        if found is None:
+            # Walking forward (a check reading row after row): parse ahead in one read, not row by row.
+            ahead = READ_AHEAD if 0 < i - self._last_miss <= 8 else 1
+            self._last_miss = i
+            if len(self._cache) + ahead > CACHE_ROWS:
+                self._cache.clear()
+            for k, record in enumerate(self.parse(i, min(i + ahead, len(self)))):
+                self._cache[i + k] = record
+            found = self._cache[i]
+        return found
+
+    def __iter__(self) -> Iterator[Record]:
+        for lo in range(0, len(self), ITER_ROWS):
+            yield from self.parse(lo, min(lo + ITER_ROWS, len(self)))
+
+    def subset(self, positions: np.ndarray) -> RecordFile:
+        """The records at ``positions`` (ascending), keeping their numbers in the file; nothing is parsed."""
+        at = np.asarray(positions, dtype=np.int64)
+        return RecordFile(self.path, self.format, self.starts[at], self.ends[at], self.lines[at],
+                          self.indices[at])
+
+    def span(self, i: int) -> tuple[int, int]:
+        """Byte offsets of record ``i``'s line in the file (its line end included)."""
+        return int(self.starts[i]), int(self.ends[i])
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_cache": {}, "_last_miss": -(2 * READ_AHEAD)}
+
+
+class TurnRecords(Sequence[Record]):
+    """A RecordFile's records rebuilt from their turns kept in memory (the audit's scan returns them):
+    equal to the file's records, without parsing the file again."""
+
+    def __init__(self, file: RecordFile, turns: Sequence[tuple[tuple[str, ...], tuple[str, ...]]]) -> None:
+        if len(turns) != len(file):
+            raise ValueError(f"{len(turns)} rows of turns for {len(file)} records")
+        self.file, self.turns = file, turns
+        self.indices = file.indices
+        self._source = str(file.path)
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    @overload
+    def __getitem__(self, i: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Record]: ...
+
+    def __getitem__(self, i: int | slice) -> Record | list[Record]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        roles, contents = self.turns[i]
+        return Record(turns=tuple(Turn(r, c) for r, c in zip(roles, contents, strict=True)),
+                      index=int(self.indices[i]), source=self._source, format=self.file.format,
+                      line=int(self.file.lines[i]))
+
+    def span(self, i: int) -> tuple[int, int]:
+        return self.file.span(i)
+
+
+def open_records(path: str | Path, fmt: str = "auto") -> Sequence[Record]:
+    """A JSONL file's records on demand (:class:`RecordFile`); any other format loaded whole."""
+    _, kind = check_path(path)
+    return RecordFile.open(path, fmt) if kind == "jsonl" else load_records(path, fmt)
