@@ -86,7 +86,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     # Every flag is checked before any work: the files load, the tokenizer loads, then the audit runs.
     serving = _serving_template(args)
-    benchmarks = _benchmarks(args.benchmark or [])
+    benchmarks = _name_dirs("--benchmark", args.benchmark or [], "mmlu=path/to/mmlu")
     params = _validated(AuditParams, {"--threshold": ("near_duplicate_threshold", args.threshold),
                                       "--max-seq-len": ("max_seq_len", args.max_seq_len),
                                       "--semantic": ("semantic", args.semantic or None),
@@ -132,15 +132,16 @@ def _serving_template(args: argparse.Namespace) -> ServingTemplate | None:
     return load_serving_template(args.serving_template)
 
 
-def _benchmarks(specs: Sequence[str]) -> dict[str, Path]:
-    """``--benchmark NAME=DIR`` flags as name -> folder."""
-    benchmarks = {}
+def _name_dirs(flag: str, specs: Sequence[str], example: str = "") -> dict[str, Path]:
+    """``--benchmark``/``--adapter NAME=DIR`` flags as name -> folder (relative to the current directory)."""
+    named = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise ConfigError(f"--benchmark {spec!r}: expected NAME=DIR, e.g. mmlu=path/to/mmlu")
-        benchmarks[name] = Path(path)
-    return benchmarks
+            tail = f", e.g. {example}" if example else ""
+            raise ConfigError(f"{flag} {spec!r}: expected NAME=DIR{tail}")
+        named[name] = Path(path)
+    return named
 
 
 _M = TypeVar("_M", bound="BaseModel")
@@ -204,7 +205,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from harness.suite import load_suite
 
-    given = _adapter_flags(args.adapter or [])
+    given = _name_dirs("--adapter", args.adapter or [])
     suite = load_suite(args.suite, adapters=list(given))  # input checked before the heavy scoring stack
     from harness.pipeline import cache_path, default_out, judge_and_finish
     from harness.progress import verdict
@@ -225,17 +226,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     run_outputs(args, results, out, suite.score.tolerance)
     verdict(f"report: [bold]{out / 'index.html'}[/bold]")
     return EXIT_PASS if results.passed else EXIT_FAIL
-
-
-def _adapter_flags(specs: Sequence[str]) -> dict[str, str | Path]:
-    """``--adapter NAME=DIR`` flags as name -> folder (relative to the current directory: typed there)."""
-    adapters: dict[str, str | Path] = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise ConfigError(f"--adapter {spec!r}: expected NAME=DIR")
-        adapters[name] = Path(path)
-    return adapters
 
 
 def _load_run(folder: Path) -> tuple[RunResults, list[ItemScore]]:

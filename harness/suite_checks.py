@@ -175,7 +175,12 @@ def _gate_problem(gate: str, suite: SuiteConfig, produced: _Produced) -> str | N
 
     head, _, rest = gate.partition(".")
     if head == "audit":
-        return None if suite.audit.enabled else "the audit is off (audit.enabled: false): nothing to read"
+        if not suite.audit.enabled:
+            return "the audit is off (audit.enabled: false): nothing to read"
+        from harness.audit.catalog import gate_fields
+
+        known = gate_fields(suite.audit.checks, suite.folder)
+        return None if rest in known else _unknown("audit check", rest, known)
     if head == "judge":
         name, _, field = rest.partition(".")
         if name not in produced.judges:

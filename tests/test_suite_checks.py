@@ -62,6 +62,9 @@ REFUSED = {
     "gate on an unknown baseline field": (
         "gates: ['baseline.exact_match.ci > 0']\n", "gates[0]", "unknown baseline field 'ci'"),
     "unreadable gate": ("gates: ['exact_match is good']\n", "gates[0]", "cannot read gate"),
+    "gate on an unknown audit check": (
+        "gates: ['audit.leakge == 0']\n", "gates[0]",
+        "unknown audit check 'leakge'; did you mean 'leakage'?"),
     "gate on an unknown template field": (
         "gates: ['template.parityy == 0']\n", "gates[0]", "unknown template field 'parityy'"),
     "infinite learning rate": (
@@ -137,8 +140,10 @@ def test_gates_on_what_the_suite_produces_load(tmp_path: Path) -> None:
             "gates: ['exact_match >= 0.5', 'a:json_valid > 0', 'base:exact_match <= 1',"
             " 'general_perplexity.delta < 30', 'eval_perplexity.delta.ci_high < 1',"
             " 'baseline.exact_match.delta.ci_low > -1', 'baseline.regressed == 0', 'audit.leakage == 0',"
-            " 'no error findings', 'template.parity == 0', 'a:template.stop_rate > 0.5']\n")
-    assert len(load_suite(suite_file(tmp_path, body, general=True)).gates) == 11
+            " 'no error findings', 'template.parity == 0', 'a:template.stop_rate > 0.5',"
+            " 'audit.errors == 0', 'audit.exact_duplicates < 5',"
+            " 'audit.placeholder_output == 0', 'audit.parity_end_of_turn == 0']\n")
+    assert len(load_suite(suite_file(tmp_path, body, general=True)).gates) == 15
 
 
 def test_an_adapter_given_on_the_command_line_is_a_model_gates_may_name(tmp_path: Path) -> None:

@@ -9,9 +9,23 @@ from pathlib import Path
 import pytest
 
 from harness.audit import AuditParams, BenchmarkDoc, load_benchmark
+from harness.audit.rows import Rows
+from harness.data import load_records
 from harness.data.record import ASSISTANT, USER, Record, Turn
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
+
+
+@pytest.fixture(scope="session")
+def original() -> list[Record]:
+    """The first 2000 rows of the original Stanford Alpaca data, as the audit reads them."""
+    return load_records(FIXTURES / "alpaca_data_original_first2000.json")
+
+
+@pytest.fixture(scope="module")
+def rows(original: list[Record]) -> Rows:
+    """``original`` as the train split's rows, the view a per-row check reads."""
+    return Rows("train", original)
 
 
 def make_records(pairs: Sequence[tuple[str, str]], source: str = "memory") -> list[Record]:

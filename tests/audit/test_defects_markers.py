@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 from harness.audit.checks import resolve
 from harness.audit.defects.placeholders import input_of
 from harness.audit.rows import CheckOutput, Rows
-from harness.data import load_records
 from harness.data.record import Record
 from harness.results import Finding
-from tests.audit.defects_support import ORIGINAL, flagged, rows_of, with_prompt, with_target
+from tests.audit.defects_support import flagged, rows_of, with_prompt, with_target
 
 NO_INPUT_ROWS = {563, 564, 565, 566, 568, 569, 572, 573, 574, 575, 1005, 1105, 1241, 1242, 1244, 1245, 1246,
                  1248, 1250, 1251, 1402, 1404, 1443, 1444, 1446, 1929}
-
-
-@pytest.fixture(scope="module")
-def original() -> list[Record]:
-    return load_records(ORIGINAL)
-
-
-@pytest.fixture(scope="module")
-def rows(original: list[Record]) -> Rows:
-    return Rows("train", original)
 
 
 def test_placeholder_input_finds_every_no_input_marker_of_the_original_alpaca(rows: Rows) -> None:

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from harness.audit.defects.instructions import expects_long_answer, opener_stub
 from harness.audit.rows import Rows
-from harness.data import load_records
 from harness.data.record import Record
-from tests.audit.defects_support import ORIGINAL, flagged, rows_of, with_prompt, with_target
-
-
-@pytest.fixture(scope="module")
-def original() -> list[Record]:
-    return load_records(ORIGINAL)
+from tests.audit.defects_support import flagged, rows_of, with_prompt, with_target
 
 
 def test_short_answers_to_classify_or_compute_instructions_are_not_flagged(original: list[Record]) -> None:

@@ -10,19 +10,8 @@ from harness.audit.checks import resolve
 from harness.audit.defects.cutoff import reasons
 from harness.audit.defects.gopher import line_stats, ngram_stats
 from harness.audit.rows import CheckOutput, Rows
-from harness.data import load_records
 from harness.data.record import Record
-from tests.audit.defects_support import ORIGINAL, flagged, rows_of, with_target
-
-
-@pytest.fixture(scope="module")
-def original() -> list[Record]:
-    return load_records(ORIGINAL)
-
-
-@pytest.fixture(scope="module")
-def rows(original: list[Record]) -> Rows:
-    return Rows("train", original)
+from tests.audit.defects_support import flagged, rows_of, with_target
 
 
 def long_answers(original: list[Record], n: int) -> list[Record]:

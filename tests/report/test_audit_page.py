@@ -4,7 +4,6 @@ everything from the data escaped."""
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,41 +13,10 @@ from harness.audit import AuditParams, run_audit
 from harness.data.record import ASSISTANT, USER, Record, Turn
 from harness.report import render_audit
 from harness.results import AuditResult
+from harness.testing.html_tables import tables
 
 ALPACA = Path(__file__).resolve().parents[1] / "fixtures" / "audit" / "alpaca_en_demo_200.json"
 SCRIPT = "<script>alert('x')</script> "
-
-
-class _Tables(HTMLParser):
-    """Every table's rows as lists of cell texts (tags dropped, entities decoded)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self.cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self.cell is not None:
-            self.tables[-1][-1].append(" ".join("".join(self.cell).split()))
-            self.cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell.append(data + " ")
-
-
-def tables(html: str) -> list[list[list[str]]]:
-    parser = _Tables()
-    parser.feed(html)
-    return parser.tables
 
 
 def record(i: int, prompt: str, response: str) -> Record:

@@ -8,7 +8,6 @@ import hashlib
 import inspect
 import shutil
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from score_support import ADAPTERS, write_suite
 from harness.cli import main
 from harness.results import ItemScore, RunResults, load_items, load_results
 from harness.score.stats import Paired, identity, mcnemar_from_counts, paired_permutation_p
+from harness.testing.html_tables import table_rows
 
 METRICS = ["exact_match", "user_metrics:name_correct", "user_metrics:key_recall", "drifting:short_output"]
 GATES = ["name_correct >= 0.5", "name_correct.delta.ci_low > 0", "key_recall.delta > 0.5",
@@ -113,47 +113,14 @@ def test_gated(run: tuple[int, RunResults, list[ItemScore]]) -> None:
     assert code == 1  # a gate failed
 
 
-class _Tables(HTMLParser):
-    """Every table as rows of cell texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self.cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self.cell is not None:
-            self.tables[-1][-1].append("".join(self.cell).strip())
-            self.cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell.append(data)
-
-
-def _table(html: str, first_header: str) -> list[dict[str, str]]:
-    parser = _Tables()
-    parser.feed(html)
-    table = next(t for t in parser.tables if t and t[0] and t[0][0] == first_header)
-    return [dict(zip(table[0], row, strict=True)) for row in table[1:]]
-
-
 def test_shown_in_the_report(run: tuple[int, RunResults, list[ItemScore]], work: Path) -> None:
     _, results, _ = run
     html = (work / "out" / "index.html").read_text(encoding="utf-8")
-    models = {row["model"]: row for row in _table(html, "model")}
+    models = {row["model"]: row for row in table_rows(html, "model")}
     assert float(models["good (candidate)"]["name_correct"]) == results.models["good"]["name_correct"]
     base = results.models["base"]["key_recall"]
     assert float(models["base"]["key_recall"]) == pytest.approx(base, abs=1e-4)
-    comps = {(row["metric"], row["candidate"]): row for row in _table(html, "metric")}
+    comps = {(row["metric"], row["candidate"]): row for row in table_rows(html, "metric")}
     row = comps[("name_correct", "good")]
     assert float(row["delta"]) == pytest.approx(results.delta("name_correct", "good").delta, abs=1e-4)
     assert int(row["improved"]) == len(results.delta("name_correct", "good").improved)

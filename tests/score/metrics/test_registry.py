@@ -8,7 +8,6 @@ import inspect
 import math
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ from harness.score.metrics import (
     MetricRegistry,
     MetricSettings,
     UnknownMetricError,
-    metric_registry,
 )
 from harness.score.metrics.builtin import register_builtins
 from harness.score.stats import Paired, mcnemar_from_counts, paired_permutation_p
@@ -36,18 +34,6 @@ def registry() -> MetricRegistry:
     reg = MetricRegistry(entry_point_group=None)
     register_builtins(reg)
     return reg
-
-
-@pytest.fixture
-def clean_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """sys.path, the process-wide registry and the modules imported from ``tmp_path`` restored after
-    the test: importing a user's module appends to the path and registers its metrics."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(metric_registry(), "_specs", dict(metric_registry()._specs))
-    yield
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
 
 
 def test_unknown_selector_names_the_known_ones_and_the_nearest(registry: MetricRegistry) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,27 +12,15 @@ import yaml
 from score_support import write_suite
 
 from harness.errors import ConfigError
-from harness.score.metrics import metric_registry
 from harness.score.plan import make_plan
 from harness.suite import load_suite
-
-
-@pytest.fixture
-def restored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """The path, the process-wide registry and the modules imported from tmp_path, as they were."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(metric_registry(), "_specs", dict(metric_registry()._specs))
-    yield
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
 
 
 def _suite(folder: Path, metrics: list[str]) -> Path:
     return write_suite(folder, metrics=metrics)
 
 
-@pytest.mark.usefixtures("restored")
+@pytest.mark.usefixtures("clean_path")
 def test_the_plan_holds_what_each_selector_yields(tmp_path: Path) -> None:
     suite = load_suite(_suite(tmp_path, ["json", "perplexity", "user_metrics:name_correct", "mmlu", "json"]))
     plan = make_plan(suite)
@@ -43,7 +30,7 @@ def test_the_plan_holds_what_each_selector_yields(tmp_path: Path) -> None:
     assert plan.perplexity and plan.mmlu_items and plan.generation
 
 
-@pytest.mark.usefixtures("restored")
+@pytest.mark.usefixtures("clean_path")
 def test_an_entry_point_metric_is_selected_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pkg = tmp_path / "site"
     (pkg / "acme_metrics-2.0.dist-info").mkdir(parents=True)
@@ -63,7 +50,7 @@ def test_an_entry_point_metric_is_selected_by_name(tmp_path: Path, monkeypatch: 
         load_suite(_suite(tmp_path, ["exact_match", "acme_polit"]))
 
 
-@pytest.mark.usefixtures("restored")
+@pytest.mark.usefixtures("clean_path")
 @pytest.mark.parametrize(("entry", "message"), [
     ("exct_match", "unknown metric 'exct_match'; did you mean 'exact_match'? Available: exact_match, f1,"),
     ("nosuch_pkg.metrics:sql_executes",
