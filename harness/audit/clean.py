@@ -159,10 +159,13 @@ class _Auditor:
         self.benchmarks, self.params, self.tokenizer, self.progress = benchmarks, params, tokenizer, progress
         self.cache = cache or AuditCache()  # re-audits of kept rows reuse the first audit's scans
 
-    def __call__(self, train: Sequence[Record], evals: Sequence[Record] | None) -> AuditResult:
+    def __call__(self, train: Sequence[Record], evals: Sequence[Record] | None,
+                 only: Sequence[str] | None = None) -> AuditResult:
+        """The audit of these rows; ``only``: just these checks (a verifying pass needs the dropped ones)."""
         from harness.audit.runner import run_audit
 
-        return run_audit(train, evals, benchmarks=self.benchmarks, params=self.params,
+        params = self.params if only is None else self.params.model_copy(update={"only_checks": tuple(only)})
+        return run_audit(train, evals, benchmarks=self.benchmarks, params=params,
                          tokenizer=self.tokenizer, progress=self.progress, cache=self.cache)
 
 
@@ -183,7 +186,7 @@ def _converge(first: AuditResult, audit: _Auditor, train: Sequence[Record], eval
     audits, left = 1, None
     while audits < policy.max_passes:
         kept_eval = _kept(evals, total.dropped("eval")) if evals is not None and policy.cleans_eval else evals
-        again = audit(_kept(train, total.dropped("train")), kept_eval)
+        again = audit(_kept(train, total.dropped("train")), kept_eval, only=policy.dropped())
         audits += 1
         left = _left(again, policy)
         if not left:

@@ -7,6 +7,7 @@ once, in :class:`harness.config.AuditKnobs`, and inherited here with their bound
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -36,6 +37,13 @@ class AuditParams(AuditKnobs):
     # overrides per check name (each check reports its effective params).
     checks: tuple[str, ...] = ()
     check_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # None: every check runs. A clean's verifying re-audits set the classes it drops: only those can
+    # change what it drops, and the others' set-level passes over a million rows are wasted there.
+    only_checks: tuple[str, ...] | None = None
+
+    def runs(self, names: Sequence[str]) -> bool:
+        """Whether any of ``names`` (a pass's checks) is to run."""
+        return self.only_checks is None or not set(names).isdisjoint(self.only_checks)
 
     def boilerplate_rows(self, rows: int) -> int:
         """Rows a gram may appear in before it counts as boilerplate."""

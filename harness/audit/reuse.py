@@ -68,7 +68,8 @@ class AuditCache:
     @staticmethod
     def key(params: Any, benchmarks: Mapping[str, Any] | None, tokenizer: Any) -> tuple[Any, ...]:
         docs = tuple(sorted((name, id(v)) for name, v in (benchmarks or {}).items()))
-        return params, docs, id(tokenizer)
+        # Which checks run does not change what is scanned (the scan runs every per-row check).
+        return params.model_copy(update={"only_checks": None}), docs, id(tokenizer)
 
     def store(self, key: tuple[Any, ...], train: Sequence[Record], eval: Sequence[Record] | None,
               shared: tuple[Any, ...], scanned: Scanned) -> None:

@@ -45,6 +45,8 @@ def run_row_checks(timer: CheckTimer, splits: Sequence[SplitData], params: Audit
     """Every selected check (built-ins, then ``params.checks``) on every split."""
     rows = views(splits, tokenizer)
     for check in selected(params.checks):
+        if not params.runs([check.name]):
+            continue
         values = check.effective(params.check_params.get(check.name))
         info: dict[str, Any] = dict(values)
         with timer.check(check.name, info) as found:

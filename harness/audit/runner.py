@@ -29,9 +29,13 @@ from harness.audit.params import AuditParams
 from harness.audit.reuse import AuditCache, Scanned
 from harness.audit.row_checks import chunked_checks, run_row_checks
 from harness.audit.rowscan import CrossProbe, RowSpec, gram_filters
+from harness.audit.semantic import CHECKS as SEMANTIC_CHECKS
 from harness.audit.semantic import run_semantic
 from harness.audit.splits import FIELDS, SplitData, field_texts
+from harness.audit.template_findings import CHECKS as TEMPLATE_CHECKS
+from harness.audit.template_parity import CHECKS as PARITY_CHECKS
 from harness.audit.template_parity import run_parity_audit
+from harness.audit.templates_bridge import CHECK as TEMPLATES_CHECK
 from harness.audit.templates_bridge import run_template_audit
 from harness.data.record import Record
 from harness.data.record_file import RecordFile, TurnRecords
@@ -130,9 +134,12 @@ def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
         _run_checks(timer, tr, ev, indexes, tables, benches, params, steps)
         run_row_checks(timer, _splits(tr, ev), params, tokenizer)
         steps.done("per-row checks")
-        run_semantic(timer, tr.data, ev.data if ev else None, params)
-        run_parity_audit(timer, tokenizer, eval, params.max_findings_per_check)
-        run_template_audit(timer, tokenizer, train, params, steps)
+        if params.runs(SEMANTIC_CHECKS):
+            run_semantic(timer, tr.data, ev.data if ev else None, params)
+        if params.runs(PARITY_CHECKS):
+            run_parity_audit(timer, tokenizer, eval, params.max_findings_per_check)
+        if params.runs([TEMPLATES_CHECK, *TEMPLATE_CHECKS]):
+            run_template_audit(timer, tokenizer, train, params, steps)
     seconds = time.perf_counter() - start
     return AuditResult(findings=timer.findings, checks=timer.runs,
                        summary=_summary(timer, train, eval, benches, params, stages, seconds))

@@ -64,3 +64,20 @@ def test_the_cache_is_not_used_for_another_eval_split(alpaca_pairs: list[tuple[s
     assert "reused_scan" not in other.summary["stages"]
     assert "reused_scan" not in run_audit(train[:50], None, params=params, progress=False,
                                           cache=cache).summary["stages"]
+
+
+def test_a_verifying_pass_runs_only_the_checks_it_names_and_still_reuses_the_scan(
+        alpaca_pairs: list[tuple[str, str]], records_of: Callable[..., list[Record]]) -> None:
+    pairs = [*alpaca_pairs[:80], alpaca_pairs[3], (alpaca_pairs[9][0], ""),
+             (alpaca_pairs[20][0], "The answer stops here because the generator ran out of tokens and the")]
+    train, params, cache = records_of(pairs), AuditParams(workers=1), AuditCache()
+    full = run_audit(train, None, params=params, progress=False, cache=cache)
+    only = params.model_copy(update={"only_checks": ("exact_duplicates", "empty_target")})
+    narrow = run_audit(train, None, params=only, progress=False, cache=cache)
+    assert "reused_scan" in narrow.summary["stages"]  # which checks run is not part of the scan's key
+    ran = {c.check for c in narrow.checks}
+    assert {"exact_duplicates", "empty_target"} <= ran and "cut_off_response" not in ran
+    assert "cut_off_response" in {f.check for f in full.findings}  # the check skipped had something to say
+    for check in ("exact_duplicates", "empty_target"):
+        assert [f for f in narrow.findings if f.check == check] == \
+            [f for f in full.findings if f.check == check]
