@@ -8,6 +8,8 @@ bounded); JSON arrays are parsed whole; CSV and Parquet go through
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,10 +88,13 @@ def detect(row: Any, path: Path, line: int) -> str:
 
 
 def decode_line(raw: bytes, path: Path, line: int) -> str:
+    """``raw`` (a line, or a whole file starting at ``line``) as text; a bad byte is named by line."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", path=path, line=line) from None
+        start = raw.rfind(b"\n", 0, exc.start) + 1  # where the bad byte's line begins
+        raise DataError(f"not valid UTF-8 (byte {exc.start - start + 1} of the line)", path=path,
+                        line=line + raw.count(b"\n", 0, exc.start)) from None
 
 
 def parse_json(text: str, path: Path, line: int) -> Any:
@@ -132,18 +137,39 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
         yield i + 1, row
 
 
+_CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _table_error(exc: BaseException, path: Path) -> DataError:
+    """The reason a table could not be read: the innermost error of datasets' chain, by line when known."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip()
+    fields = _CSV_FIELDS.search(text)
+    if fields:
+        want, line, saw = fields.groups()
+        return DataError(f"malformed CSV: expected {want} fields, saw {saw}", path=path, line=int(line))
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return DataError(f"cannot read table: {first}", path=path)
+
+
 def _table_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    csv = path.suffix.lower() == ".csv"
+    if csv:  # a bad byte named by its line before pandas reports it by its chunk's offset
+        decode_line(path.read_bytes(), path, 1)
+    from datasets import load_dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()  # one small table per call: its bar is noise on the CLI's stderr
+    datasets_log = logging.getLogger("datasets")  # configured by its import, restored below
+    level = datasets_log.level
+    datasets_log.setLevel(logging.CRITICAL)  # its "Failed to read file" line repeats the error raised here
     try:
-        from datasets import load_dataset
-        from datasets.utils.logging import disable_progress_bar
-
-        disable_progress_bar()  # one small table per call: its bar is noise on the CLI's stderr
-
-        kind = "csv" if path.suffix.lower() == ".csv" else "parquet"
-        ds = load_dataset(kind, data_files=str(path), split="train")
+        ds = load_dataset("csv" if csv else "parquet", data_files=str(path), split="train")
     except Exception as exc:  # datasets raises many types; all mean "cannot read this table"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read table: {first}", path=path) from None
+        raise _table_error(exc, path) from None
+    finally:
+        datasets_log.setLevel(level)
     offset = 2 if path.suffix.lower() == ".csv" else 1  # CSV: header is line 1
     for i, row in enumerate(ds):
         yield i + offset, {k: v for k, v in row.items() if v is not None}

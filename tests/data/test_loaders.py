@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,22 @@ def test_non_utf8_line_is_named(tmp_path: Path) -> None:
     p = write(tmp_path, "x.jsonl", b'{"text": "ok"}\n{"text": "\xff\xfe"}\n')
     with pytest.raises(DataError, match=r"x\.jsonl:2: not valid UTF-8"):
         load_records(p)
+
+
+@pytest.mark.parametrize(("name", "content", "says"), [
+    ("t.csv", b'prompt,completion\nhello,world\n"a,b",c,d\n',
+     r"t\.csv:3: malformed CSV: expected 2 fields, saw 3$"),
+    ("t.csv", b"prompt,completion\nhello,world\nbad \xed\xa0,c\n",
+     r"t\.csv:3: not valid UTF-8 \(byte 5 of the line\)$"),
+    ("t.json", b'[{"text": "a"},\n {"text": "\xff"}]',
+     r"t\.json:2: not valid UTF-8 \(byte 12 of the line\)$"),
+])
+def test_a_bad_table_or_array_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                             content: bytes, says: str) -> None:
+    with pytest.raises(DataError) as err:
+        load_records(write(tmp_path, name, content))
+    assert re.search(says, str(err.value)), str(err.value)
+    assert capsys.readouterr().err == ""  # datasets' own "Failed to read file" line is not printed too
 
 
 def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
