@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.audit.control_tokens import FAMILY_OF, added_control_tokens
-from harness.audit.template_probe import SENTINEL_RE, sentinel
+from harness.audit.template_probe import SENTINEL_RE, sentinel, turn_end
 
 Render = Callable[[Sequence[tuple[str, str]]], str]  # (role, content) turns -> a rendered prompt
 WS = re.compile(r"\s+")
@@ -70,18 +70,6 @@ class Layout:
     assistant_end: str  # what follows an assistant content (the end-of-turn the model learns)
     default_system: str  # the system prompt written when the conversation has none ("" none)
     markers: frozenset[str]  # control markers the scaffolding holds (BOS/EOS left out)
-
-
-def turn_end(closing: str, continuing: str) -> str:
-    """The shared start of two gaps, cut after the last newline, ``>`` or ``]`` so no marker is split."""
-    n = 0
-    limit = min(len(closing), len(continuing))
-    while n < limit and closing[n] == continuing[n]:
-        n += 1
-    if n in (len(closing), len(continuing)):
-        return closing[:n]
-    cut = max(closing.rfind("\n", 0, n), closing.rfind(">", 0, n), closing.rfind("]", 0, n))
-    return closing[: cut + 1] if cut >= 0 else ""
 
 
 def training_layout(render: Render, closed: Render, tokenizer: object, assistant_end: str) -> Layout:

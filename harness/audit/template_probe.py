@@ -61,13 +61,13 @@ def probe_template(tokenizer: Any) -> TemplateProfile:
                                user_header="", assistant_header="", pre_content=("",),
                                writes_bos=False, error="the template drops user or assistant turns")
     gaps = [text[pos[k][1] : pos[k + 1][0]] for k in range(3)] + [text[pos[3][1] :]]
-    turn_end = _turn_end(gaps[1], gaps[3])
+    end = turn_end(gaps[1], gaps[3])
     generation = prompt[pos[0][1] :] if prompt.startswith(text[: pos[0][1]]) else gaps[0]
     pre = tuple(dict.fromkeys(g[len(generation):] if g.startswith(generation) else ""
                               for g in (gaps[0], gaps[2])))
     bos = getattr(tokenizer, "bos_token", None)
-    return TemplateProfile(system=system, system_error=system_error, renders=True, turn_end=turn_end,
-                           user_header=gaps[1][len(turn_end):], assistant_header=gaps[0],
+    return TemplateProfile(system=system, system_error=system_error, renders=True, turn_end=end,
+                           user_header=gaps[1][len(end):], assistant_header=gaps[0],
                            pre_content=pre, writes_bos=bool(bos) and text.startswith(str(bos)))
 
 
@@ -81,7 +81,7 @@ def _probe_system(tokenizer: Any) -> tuple[str, str | None]:
     return ("supported" if sentinel(9) in text else "dropped"), None
 
 
-def _turn_end(between: str, closing: str) -> str:
+def turn_end(between: str, closing: str) -> str:
     """What follows an assistant content in both places: before the next user turn and at the end.
 
     The two differ where the next header starts (Phi-3: ``<|end|>\\n<|user|>`` vs
