@@ -21,6 +21,7 @@ malformed row is the same one-line error naming the file's first bad row.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
@@ -48,7 +49,7 @@ def connect(address: str | None, workers: int) -> Any:
     """``ray`` joined to the cluster at ``address`` (else ``RAY_ADDRESS``), or to a local instance."""
     ray = ray_module()
     if ray.is_initialized():
-        return ray
+        return _quiet(ray)
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = {"log_to_driver": False, "configure_logging": False, "ignore_reinit_error": True}
     try:
@@ -60,6 +61,17 @@ def connect(address: str | None, workers: int) -> Any:
         raise HarnessError(f"cannot join the Ray cluster at {address or 'a local instance'}: "
                            f"{' '.join(str(exc).split())[:300]}",
                            hint="check --ray-address / audit.ray_address / RAY_ADDRESS") from None
+    return _quiet(ray)
+
+
+def _quiet(ray: Any) -> Any:
+    """No Ray Data progress bars or per-dataset log lines: the audit has its own progress."""
+    context = getattr(getattr(ray, "data", None), "DataContext", None)
+    if context is not None:
+        ctx = context.get_current()
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
 
 
@@ -162,11 +174,12 @@ def ray_scan(tasks: Sequence[Any], jobs: Mapping[str, Any], workers: int, addres
     pool = ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(workers, len(tasks))),
                                       max_tasks_in_flight_per_actor=ACTOR_CHUNKS)
     scanned = chunk_dataset(ray, tasks).map_batches(
-        ScanChunks, fn_constructor_args=([shared],), batch_size=1, compute=pool, num_cpus=1,
+        ScanChunks, fn_constructor_args=([shared],), batch_size=None, compute=pool, num_cpus=1,
         batch_format="numpy").materialize()  # kept in the object store (spilled to disk when full)
     for name, job in jobs.items():
         if kept_in_cluster(job):
-            remotes[name] = RemoteSplit(ray, scanned, shared, name, len(job.records),
+            mine = scanned if len(jobs) == 1 else scanned.filter(lambda r, name=name: r["name"] == name)
+            remotes[name] = RemoteSplit(ray, mine, shared, name, len(job.records),
                                         record_indices(job.records), job.spec.bands, job.spec.num_perm,
                                         workers)
     for row in scanned.select_columns(["name", "lo", "result"]).iter_rows():

@@ -116,7 +116,7 @@ class RemoteSplit:
     """One split's scan kept in the cluster: record signatures and band keys per chunk of rows."""
 
     ray: Any
-    scanned: Any  # materialized dataset: name, lo, hi, sig, bands (bytes), one row per chunk
+    scanned: Any  # this split's chunks of the scan's materialized dataset: lo, hi, sig, bands (bytes), ...
     jobs: Any  # the object-store ref of the scan's jobs (the records are read from there)
     name: str
     rows: int
@@ -127,9 +127,7 @@ class RemoteSplit:
 
     def _mine(self) -> Any:
         """This split's chunks: their row range, signatures and band keys (not the driver's results)."""
-        name = self.name
-        return self.scanned.select_columns(["name", "lo", "hi", "sig", "bands"]).filter(
-            lambda r: r["name"] == name)
+        return self.scanned.select_columns(["lo", "hi", "sig", "bands"])
 
     def positions(self, indices: np.ndarray) -> np.ndarray:
         """The scanned rows holding these record numbers (a re-audit's kept rows are a subset)."""
@@ -144,8 +142,8 @@ class RemoteSplit:
         mask[rows] = True
         parts = max(1, PARTITIONS_PER_WORKER * self.workers)
         emitted = self._mine().map_batches(
-            band_rows, fn_args=([self.ray.put(mask)], self.bands, parts), batch_size=1, batch_format="numpy")
-        paired = emitted.groupby("part").map_groups(partition_pairs, batch_format="numpy")
+            band_rows, fn_args=([self.ray.put(mask)], self.bands, parts), batch_size=None, batch_format="numpy")
+        paired = emitted.groupby("part", num_partitions=parts).map_groups(partition_pairs, batch_format="numpy")
         found = _rows(paired, ("a", "b"))
         if not len(found["a"]):
             return np.zeros((0, 2), np.int64)
@@ -155,7 +153,7 @@ class RemoteSplit:
     def signatures(self, ids: np.ndarray) -> np.ndarray:
         """The signatures of scanned rows ``ids`` (sorted, distinct)."""
         got = _rows(self._mine().map_batches(signatures_of, fn_args=([self.ray.put(ids)], self.num_perm),
-                                             batch_size=1, batch_format="numpy"), ("row", "sig"))
+                                             batch_size=None, batch_format="numpy"), ("row", "sig"))
         sig = got["sig"].reshape(-1, self.num_perm).astype(np.uint32)
         return sig[np.argsort(got["row"], kind="stable")]
 

@@ -13,7 +13,7 @@ from harness.audit import AuditParams, CleanPolicy
 from harness.audit.benchmarks import load_benchmark
 from harness.audit_run import CleanRequest, audit_files
 from harness.cli import main
-from harness.data import RecordFile
+from harness.data import RecordFile, load_records
 from harness.errors import DataError, HarnessError
 from tests.audit.clean_support import FIXTURES, planted_sets, real_rows, write
 
@@ -69,18 +69,34 @@ def clean_files(folder: Path) -> dict[str, bytes]:
     return out
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".json"])  # a JSONL file read by the actors; an array loaded
-def test_ray_audit_and_clean_equal_the_local_executors(cluster: None, tmp_path: Path, suffix: str,
+def spy_remote_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the near-duplicate searches that ran in the cluster (the train split's, on Ray)."""
+    from harness.audit.ray_lsh import RemoteSplit
+
+    calls: list[int] = []
+    search = RemoteSplit.confirmed_pairs
+
+    def counted(self: RemoteSplit, rows: Any, threshold: float, shingle: int) -> Any:
+        calls.append(len(rows))
+        return search(self, rows, threshold, shingle)
+
+    monkeypatch.setattr(RemoteSplit, "confirmed_pairs", counted)
+    return calls
+
+
+def test_ray_audit_and_clean_equal_the_local_executors(cluster: None, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.audit.scan as scan
 
     monkeypatch.setattr(scan, "CHUNK_ROWS", 16)  # many chunks: both actors scan some
     train_rows, eval_rows = planted_rows()
-    train = write(train_rows, tmp_path / f"train{suffix}")
-    evals = write(eval_rows, tmp_path / f"eval{suffix}")
+    train = write(train_rows, tmp_path / "train.jsonl")  # the actors read and parse the file themselves
+    evals = write(eval_rows, tmp_path / "eval.jsonl")
     local = audit_into(tmp_path / "local", train, evals, AuditParams(workers=1))
+    searches = spy_remote_searches(monkeypatch)
     on_ray = audit_into(tmp_path / "ray", train, evals, AuditParams(executor="ray", workers=2))
     assert on_ray["summary"]["executor"] == "ray"
+    assert len(searches) == 2  # the audit's, and the clean's re-audit of the kept rows
     assert comparable(on_ray) == comparable(local)
     counts = local["summary"]["counts"]
     for check in ("exact_duplicates", "near_duplicates", "leakage", "contamination", "empty_target",
@@ -89,7 +105,23 @@ def test_ray_audit_and_clean_equal_the_local_executors(cluster: None, tmp_path: 
     near = next(c for c in local["checks"] if c["check"] == "near_duplicates")["params"]
     assert near["train_stats"]["confirmed_pairs"] >= CLUSTER_SIZE
     assert clean_files(tmp_path / "ray") == clean_files(tmp_path / "local")
-    assert len((tmp_path / "ray" / "clean" / f"train{suffix}").read_bytes()) < len(train.read_bytes())
+    assert len((tmp_path / "ray" / "clean" / "train.jsonl").read_bytes()) < len(train.read_bytes())
+
+
+def test_records_loaded_whole_audit_the_same_on_ray(cluster: None, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON array is loaded by the driver; the actors get its records once, through the object store
+    (train only: the eval split's scan is the first test's)."""
+    import harness.audit.scan as scan
+    from harness.audit import run_audit
+
+    monkeypatch.setattr(scan, "CHUNK_ROWS", 16)
+    train = load_records(write(planted_rows()[0], tmp_path / "train.json"))
+    local = run_audit(train, params=AuditParams(workers=1), progress=False)
+    searches = spy_remote_searches(monkeypatch)
+    on_ray = run_audit(train, params=AuditParams(executor="ray", workers=2), progress=False)
+    assert searches and on_ray.findings == local.findings and local.count(check="near_duplicates")
+    assert [c.params for c in on_ray.checks] == [c.params for c in local.checks]
 
 
 def test_a_malformed_row_is_the_first_bad_line_on_ray(cluster: None, tmp_path: Path,
