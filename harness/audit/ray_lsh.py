@@ -141,9 +141,10 @@ class RemoteSplit:
         mask = np.zeros(self.rows, dtype=bool)
         mask[rows] = True
         parts = max(1, PARTITIONS_PER_WORKER * self.workers)
-        emitted = self._mine().map_batches(
-            band_rows, fn_args=([self.ray.put(mask)], self.bands, parts), batch_size=None, batch_format="numpy")
-        paired = emitted.groupby("part", num_partitions=parts).map_groups(partition_pairs, batch_format="numpy")
+        emitted = self._mine().map_batches(band_rows, fn_args=([self.ray.put(mask)], self.bands, parts),
+                                           batch_size=None, batch_format="numpy")
+        paired = emitted.groupby("part", num_partitions=parts).map_groups(partition_pairs,
+                                                                          batch_format="numpy")
         found = _rows(paired, ("a", "b"))
         if not len(found["a"]):
             return np.zeros((0, 2), np.int64)
