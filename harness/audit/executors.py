@@ -259,7 +259,7 @@ def _ray(tasks: list[_Task], jobs: dict[str, Job], n: int, advance: Advance | No
 
     errors = _FirstError(tasks)
     rows = {(t.name, t.lo): t.hi - t.lo for t in tasks}
-    for name, lo, result in ray_scan(tasks, jobs, n, address, remotes):
+    for name, lo, result in ray_scan(tasks, jobs, n, address, remotes, scan_range):
         if isinstance(result, Raised):
             raise result.error()
         kept = errors.take(name, lo, result)

@@ -24,14 +24,16 @@ import dataclasses
 import logging
 import os
 import pickle
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from harness.audit.rowscan import RowSpec
 from harness.errors import HarnessError
 
+Scan = Callable[[Any, int, int], Any]  # (job, first row, end row) -> the chunk's result
 ACTOR_CHUNKS = 2  # chunks each actor may hold queued, so no actor waits for the next one
 
 
@@ -105,10 +107,9 @@ def raised(exc: HarnessError) -> Raised:
 def kept_in_cluster(job: Any) -> bool:
     """The train split's record signatures and band keys stay in the cluster (:mod:`ray_lsh` reads
     them there); the eval split's are small, and its indexes are built from them on the driver."""
-    from harness.audit.executors import RowJob
-
-    return isinstance(job, RowJob) and job.spec.split == "train" and "record" in job.spec.keep_sig \
-        and "record" in job.spec.keep_bands
+    spec = job.spec
+    return isinstance(spec, RowSpec) and spec.split == "train" and "record" in spec.keep_sig \
+        and "record" in spec.keep_bands
 
 
 def _split_off(result: Any) -> tuple[Any, bytes, bytes]:
@@ -123,20 +124,19 @@ def _split_off(result: Any) -> tuple[Any, bytes, bytes]:
 class ScanChunks:
     """A Ray Data actor: scans the chunks of rows named in each batch of descriptors."""
 
-    def __init__(self, jobs: list[Any]) -> None:
+    def __init__(self, jobs: list[Any], scan: Scan) -> None:
         import ray
 
         self.jobs: Mapping[str, Any] = ray.get(jobs[0])  # nested in a list: the ref is not resolved for us
+        self.scan = scan
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from harness.audit.executors import scan_range
-
         out: dict[str, list[Any]] = {"result": [], "sig": [], "bands": []}
         for name, lo, hi in zip(batch["name"].tolist(), batch["lo"].tolist(), batch["hi"].tolist(),
                                 strict=True):
             job = self.jobs[name]
             try:
-                result: Any = scan_range(job, lo, hi)
+                result: Any = self.scan(job, lo, hi)
             except HarnessError as exc:  # a user's check failing: one line, as in the local executor
                 result = raised(exc)
             sig = bands = b""
@@ -160,9 +160,10 @@ def chunk_dataset(ray: Any, tasks: Sequence[Any]) -> Any:
 
 
 def ray_scan(tasks: Sequence[Any], jobs: Mapping[str, Any], workers: int, address: str | None,
-             remotes: dict[str, Any]) -> Iterator[tuple[str, int, Any]]:
-    """(split, first row, result) per chunk; a failure is carried as data. ``remotes`` receives a
-    :class:`harness.audit.ray_lsh.RemoteSplit` per job whose record signatures stay in the cluster."""
+             remotes: dict[str, Any], scan: Scan) -> Iterator[tuple[str, int, Any]]:
+    """(split, first row, ``scan(job, lo, hi)``) per chunk; a failure is carried as data. ``remotes``
+    receives a :class:`harness.audit.ray_lsh.RemoteSplit` per job whose record signatures stay in the
+    cluster."""
     from harness.audit.ray_lsh import RemoteSplit
     from harness.audit.reuse import record_indices
 
@@ -174,7 +175,7 @@ def ray_scan(tasks: Sequence[Any], jobs: Mapping[str, Any], workers: int, addres
     pool = ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(workers, len(tasks))),
                                       max_tasks_in_flight_per_actor=ACTOR_CHUNKS)
     scanned = chunk_dataset(ray, tasks).map_batches(
-        ScanChunks, fn_constructor_args=([shared],), batch_size=None, compute=pool, num_cpus=1,
+        ScanChunks, fn_constructor_args=([shared], scan), batch_size=None, compute=pool, num_cpus=1,
         batch_format="numpy").materialize()  # kept in the object store (spilled to disk when full)
     for name, job in jobs.items():
         if kept_in_cluster(job):
