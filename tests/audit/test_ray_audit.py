@@ -140,6 +140,15 @@ def test_a_malformed_row_is_the_first_bad_line_on_ray(cluster: None, tmp_path: P
     assert f"{path}:21: malformed JSON" in str(err.value)
 
 
+def test_a_failing_check_in_an_actor_is_one_error_naming_it(cluster: None, tmp_path: Path) -> None:
+    from harness.audit import run_audit
+
+    path = write(real_rows()[:30], tmp_path / "train.jsonl")
+    params = AuditParams(executor="ray", workers=2, checks=("tests.audit.user_checks:always_fails",))
+    with pytest.raises(HarnessError, match="audit check 'always_fails' failed on the train split: Runtime"):
+        run_audit(RecordFile.open(path), params=params, progress=False)
+
+
 class _FakeRay:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
