@@ -92,6 +92,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                                       "--semantic": ("semantic", args.semantic or None),
                                       "--semantic-threshold": ("semantic_threshold", args.semantic_threshold),
                                       "--executor": ("executor", args.executor),
+                                      "--ray-address": ("ray_address", args.ray_address),
                                       "--workers": ("workers", args.workers),
                                       "--check": ("checks", tuple(args.check or ()) or None),
                                       "--check-param": ("check_params", check_params(args.check_param or [],

@@ -131,7 +131,10 @@ def _audit(sub: Subs, h: Mapping[str, Handler]) -> None:
                     help="cosine similarity a paraphrase needs, with --semantic (default: 0.78)")
     sp.add_argument("--format", default="auto",
                     help="alpaca, messages, conversations, prompt_completion or text (default: auto-detect)")
-    _executor(sp, "the scans")
+    _executor(sp, "the scans and the near-duplicate search")
+    sp.add_argument("--ray-address", metavar="ADDR",
+                    help="with --executor ray: the Ray cluster to use (default: RAY_ADDRESS, else a local "
+                         "instance)")
     sp.add_argument("--workers", type=int, metavar="N",
                     help="worker processes that parse and scan the data (default: every core)")
     sp.add_argument("--review-judge", metavar="JUDGE.yaml",

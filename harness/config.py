@@ -14,7 +14,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import brief
 from harness.judge.config import JudgeConfig
@@ -88,6 +96,17 @@ class AuditKnobs(_Strict):
     # Cosine of prompt (response) embeddings; 0.78: the best Youden index on MRPC with PAWS label-0
     # false alarms under 10% (bench/semantic_pairs.py).
     semantic_threshold: float = Field(0.78, gt=0, le=1)
+    # Where the scans and the near-duplicate search run: this process and its workers, or Ray Data on a
+    # Ray cluster (extra "ray"); the cluster is ray_address, else RAY_ADDRESS, else a local instance.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+
+    @field_validator("ray_address")
+    @classmethod
+    def _address_needs_ray(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("executor") != "ray":
+            raise ValueError("a Ray address needs the ray executor (executor: ray, --executor ray)")
+        return value
 
 
 class CleanConfig(_Strict):

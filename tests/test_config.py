@@ -156,3 +156,13 @@ def test_bad_clone_source_is_a_one_line_config_error(tmp_path: Path, value: str,
     with pytest.raises(ConfigError, match=message) as err:
         load_suite(template_suite(tmp_path, value.replace("NOTEMPLATE", str(bare))))
     assert "\n" not in str(err.value)
+
+
+def test_a_suite_runs_its_audit_on_a_ray_cluster_only_when_it_says_ray(tmp_path: Path) -> None:
+    from harness.pipeline import suite_audit_params
+
+    suite = load_suite(suite_file(tmp_path, "audit:\n  executor: ray\n  ray_address: 10.0.0.5:6379\n"))
+    params = suite_audit_params(suite)
+    assert (params.executor, params.ray_address) == ("ray", "10.0.0.5:6379")
+    with pytest.raises(ConfigError, match=r"audit\.ray_address: .*needs the ray executor"):
+        load_suite(suite_file(tmp_path, "audit:\n  ray_address: 10.0.0.5:6379\n"))

@@ -1,4 +1,4 @@
-"""Run the signature stage over cores: inline, a local process pool, or Ray tasks.
+"""Run the signature stage over cores: inline, a local process pool, or Ray Data on a Ray cluster.
 
 A job is a split's records (:class:`RowJob`, scanned by
 :func:`harness.audit.rowscan.scan_rows`) or a list of texts (:class:`FieldJob`,
@@ -7,10 +7,11 @@ A job is a split's records (:class:`RowJob`, scanned by
 input. A job reaches each worker once: through the pool initializer
 (copy-on-write under fork, so a task only names its rows; a
 :class:`harness.data.record_file.RecordFile` is read and parsed by the worker
-itself), or as task arguments on Ray. Small jobs run inline, where a pool
+itself), or once per Ray Data actor. Small jobs run inline, where a pool
 would cost more than it saves. Pool workers die with the audit: each asks the
 kernel for SIGKILL when its parent exits (Linux ``PR_SET_PDEATHSIG``) and
-checks that the parent is still there.
+checks that the parent is still there. The Ray path is :mod:`harness.audit.ray_audit`,
+imported only when ``executor="ray"``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,7 +33,7 @@ from harness.audit.rowscan import RowCollector, RowScan, RowSpec, scan_rows
 from harness.audit.scan import FieldScan, ScanSpec, chunk_sizes, merge_scans, scan_chunk
 from harness.data.record import Record
 from harness.data.record_file import RecordFile
-from harness.errors import DataError, HarnessError
+from harness.errors import DataError
 
 Executor = Literal["local", "ray"]
 Advance = Callable[[int], None]
@@ -112,7 +113,7 @@ def _scan_part(job: Job, rows: Sequence[Any], offset: int) -> Result | _Failed:
         return _Failed(exc.message, exc.path, exc.line, exc.field, exc.hint)
 
 
-def _run(job: Job, lo: int, hi: int) -> Result | _Failed:
+def scan_range(job: Job, lo: int, hi: int) -> Result | _Failed:
     try:
         rows = job.records[lo:hi] if isinstance(job, RowJob) else job.texts[lo:hi]
     except DataError as exc:
@@ -121,7 +122,7 @@ def _run(job: Job, lo: int, hi: int) -> Result | _Failed:
 
 
 def _work(name: str, lo: int, hi: int) -> tuple[str, int, Result | _Failed]:
-    return name, lo, _run(_JOBS[name], lo, hi)
+    return name, lo, scan_range(_JOBS[name], lo, hi)
 
 
 def resolve_workers(workers: int | None) -> int:
@@ -138,7 +139,7 @@ def _sizes(job: Job) -> np.ndarray:
 
 
 def run_jobs(jobs: Sequence[Job], *, executor: Executor = "local", workers: int | None = None,
-             advance: Advance | None = None) -> dict[str, Result]:
+             advance: Advance | None = None, address: str | None = None) -> dict[str, Result]:
     """Scan every job; returns each job's merged result (:class:`FieldScan` or :class:`RowScan`)."""
     by_name = {job.name: job for job in jobs}
     tasks, total = [], 0
@@ -147,8 +148,9 @@ def run_jobs(jobs: Sequence[Job], *, executor: Executor = "local", workers: int 
         total += int(sizes.sum())
         tasks += [_Task(job.name, lo, hi) for lo, hi in chunk_sizes(sizes, scan.CHUNK_CHARS, scan.CHUNK_ROWS)]
     n = resolve_workers(workers)
+    remotes: dict[str, Any] = {}  # on Ray: the splits whose record signatures stay in the cluster
     if executor == "ray":
-        results = _ray(tasks, by_name, n, advance)
+        results = _ray(tasks, by_name, n, advance, address, remotes)
     elif n == 1 or len(tasks) <= 1 or total < POOL_MIN_CHARS:
         results = _inline(tasks, by_name, advance)
     else:
@@ -163,22 +165,29 @@ def run_jobs(jobs: Sequence[Job], *, executor: Executor = "local", workers: int 
     out: dict[str, Result] = {}
     for job in jobs:
         if isinstance(job, RowJob):
-            out[job.name] = rows[job.name].result()
+            out[job.name] = _with_remote(rows[job.name].result(), remotes.get(job.name))
         else:
             out[job.name] = merge_scans([r for _, r in sorted(parts[job.name], key=lambda p: p[0])], job.spec)
     return out
 
 
+def _with_remote(scan: RowScan, remote: Any) -> RowScan:
+    if remote is None:
+        return scan
+    record = replace(scan.fields["record"], sig=None, bands=None)  # they are in the cluster
+    return replace(scan, fields={**scan.fields, "record": record}, remote=remote)
+
+
 def run_scans(jobs: Sequence[FieldJob], *, executor: Executor = "local", workers: int | None = None,
-              advance: Advance | None = None) -> dict[str, FieldScan]:
+              advance: Advance | None = None, address: str | None = None) -> dict[str, FieldScan]:
     """Scan every field job's texts; returns each field's merged :class:`FieldScan`."""
-    out = run_jobs(jobs, executor=executor, workers=workers, advance=advance)
+    out = run_jobs(jobs, executor=executor, workers=workers, advance=advance, address=address)
     return {name: r for name, r in out.items() if isinstance(r, FieldScan)}
 
 
 def run_rows(job: RowJob, *, executor: Executor = "local", workers: int | None = None,
-             advance: Advance | None = None) -> RowScan:
-    result = run_jobs([job], executor=executor, workers=workers, advance=advance)[job.name]
+             advance: Advance | None = None, address: str | None = None) -> RowScan:
+    result = run_jobs([job], executor=executor, workers=workers, advance=advance, address=address)[job.name]
     assert isinstance(result, RowScan)
     return result
 
@@ -210,7 +219,7 @@ class _FirstError:
 
 def _inline(tasks: list[_Task], jobs: dict[str, Job], advance: Advance | None) -> Done:
     for t in tasks:
-        result = _run(jobs[t.name], t.lo, t.hi)
+        result = scan_range(jobs[t.name], t.lo, t.hi)
         if isinstance(result, _Failed):
             raise result.error()
         yield t.name, t.lo, result
@@ -244,49 +253,18 @@ def _pool(tasks: list[_Task], jobs: dict[str, Job], n: int, advance: Advance | N
     errors.raise_if_failed()
 
 
-def _ray_available() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise HarnessError("executor 'ray' needs Ray", hint="pip install 'finetune-harness[ray]'") from None
-    return ray
+def _ray(tasks: list[_Task], jobs: dict[str, Job], n: int, advance: Advance | None,
+         address: str | None, remotes: dict[str, Any]) -> Done:
+    from harness.audit.ray_audit import Raised, ray_scan  # Ray is imported only when asked for
 
-
-def _ray_scan(specs: dict[str, Any], name: str, rows: list[Any],
-              lo: int) -> tuple[str, int, Result | _Failed]:
-    spec = specs[name]
-    job: Job = RowJob(name, rows, spec) if isinstance(spec, RowSpec) else FieldJob(name, rows, spec)
-    return name, lo, _scan_part(job, rows, lo)
-
-
-def _rows_of(job: Job, lo: int, hi: int) -> list[Any]:
-    return list(job.records[lo:hi]) if isinstance(job, RowJob) else list(job.texts[lo:hi])
-
-
-def _ray(tasks: list[_Task], jobs: dict[str, Job], n: int, advance: Advance | None) -> Done:
-    ray = _ray_available()
-    if not ray.is_initialized():
-        # A local instance unless RAY_ADDRESS points at a cluster; no dashboard, quiet workers.
-        ray.init(num_cpus=n, include_dashboard=False, log_to_driver=False,
-                 ignore_reinit_error=True, configure_logging=False)
-    remote = ray.remote(num_cpus=1)(_ray_scan)
-    specs_ref = ray.put({name: job.spec for name, job in jobs.items()})  # shipped once, not once per task
     errors = _FirstError(tasks)
-    pending: dict[Any, _Task] = {}
-    queue = list(reversed(tasks))
-    while queue or pending:
-        while queue and len(pending) < 2 * n and errors.order[(queue[-1].name, queue[-1].lo)] < \
-                errors.stop_before():
-            t = queue.pop()
-            pending[remote.remote(specs_ref, t.name, _rows_of(jobs[t.name], t.lo, t.hi), t.lo)] = t
-        if not pending:
-            break
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            t = pending.pop(ref)
-            result = errors.take(*ray.get(ref))
-            if result is not None:
-                yield t.name, t.lo, result
-            if advance:
-                advance(t.hi - t.lo)
+    rows = {(t.name, t.lo): t.hi - t.lo for t in tasks}
+    for name, lo, result in ray_scan(tasks, jobs, n, address, remotes, scan_range):
+        if isinstance(result, Raised):
+            raise result.error()
+        kept = errors.take(name, lo, result)
+        if kept is not None:
+            yield name, lo, kept
+        if advance:
+            advance(rows[(name, lo)])
     errors.raise_if_failed()

@@ -74,7 +74,19 @@ def _bucket_pairs(keys: np.ndarray) -> np.ndarray:
     """Pairs (i < j) of positions that share a key in one band."""
     order = shared_positions(keys)
     order = order[np.argsort(keys[order], kind="stable")]  # by key, then position
-    k = keys[order]
+    return _sorted_bucket_pairs(order, keys[order])
+
+
+def bucket_pairs_at(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_bucket_pairs` over rows named by ``rows`` (e.g. one hash partition of a split's band):
+    the same pairs of row numbers as the whole band's keys give for the buckets held here."""
+    order = np.lexsort((rows, keys))  # by key, then row
+    pairs = _sorted_bucket_pairs(order, keys[order])
+    return np.sort(rows[pairs], axis=1) if len(pairs) else pairs
+
+
+def _sorted_bucket_pairs(order: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Pairs of ``order`` entries sharing a key; ``k`` = the keys in ``order``, sorted (ties by row)."""
     edges = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1], [True])))
     starts, sizes = edges[:-1], np.diff(edges)
     out = []

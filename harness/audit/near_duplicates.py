@@ -4,7 +4,8 @@ Exact duplicates are collapsed to one representative first (the exact check
 reports them), so a near-duplicate cluster always holds at least two different
 texts; the cluster's refs then include every exact copy of its members. The
 scan keeps every row's band keys and signature; texts are read only for the
-candidate pairs whose MinHash estimate comes near the threshold.
+candidate pairs whose MinHash estimate comes near the threshold. On Ray the
+search runs in the cluster, where the signatures are (:mod:`harness.audit.ray_lsh`).
 """
 
 from __future__ import annotations
@@ -83,13 +84,26 @@ def _cluster_finding(data: SplitData, cluster: list[int], edges: dict[tuple[int,
                  **capped("pairs", pairs, params.max_members)})
 
 
+def _remote_pairs(data: SplitData, reps: np.ndarray, params: AuditParams) -> Confirmed:
+    """The search where the signatures are (a Ray cluster), mapped back to this split's positions."""
+    assert data.remote is not None
+    scanned = data.remote.positions(data.indices[reps])  # a re-audit's rows are a subset of the scan's
+    found = data.remote.confirmed_pairs(scanned, params.near_duplicate_threshold, params.shingle_size)
+    pairs = reps[np.searchsorted(scanned, found.pairs)] if len(found.pairs) else found.pairs
+    return Confirmed(pairs, found.jaccard, found.candidates, found.checked)
+
+
 def near_duplicates(data: SplitData, params: AuditParams) -> NearResult:
     scan = data.scans["record"]
-    assert scan.sig is not None and scan.bands is not None
     reps, copies = _representatives(data)
-    local = candidate_pairs_from_bands(scan.bands[:, reps])
-    found = confirm_rows(local, scan.sig, data.texts["record"], reps, params)
-    pairs = reps[found.pairs] if len(found.pairs) else found.pairs
+    if data.remote is not None:
+        found = _remote_pairs(data, reps, params)
+        pairs = found.pairs
+    else:
+        assert scan.sig is not None and scan.bands is not None
+        local = candidate_pairs_from_bands(scan.bands[:, reps])
+        found = confirm_rows(local, scan.sig, data.texts["record"], reps, params)
+        pairs = reps[found.pairs] if len(found.pairs) else found.pairs
     uf = UnionFind()
     uf.union_pairs((int(a), int(b)) for a, b in pairs)
     groups = uf.groups()

@@ -8,7 +8,7 @@ once, in :class:`harness.config.AuditKnobs`, and inherited here with their bound
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
@@ -18,7 +18,6 @@ from harness.config import AuditKnobs
 class AuditParams(AuditKnobs):
     shingle_size: int = Field(5, ge=1)  # word 5-grams
     num_perm: int = Field(128, ge=2)
-    executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)  # None: os.cpu_count()
     show_examples: int = Field(5, ge=0)  # rendered examples the template audit shows
 

@@ -140,5 +140,5 @@ def _subset(scanned: Scanned, train: Sequence[Record], pos: np.ndarray) -> Scann
         texts[name] = [old[p] for p in pos.tolist()]
     kept = set(record_indices(train).tolist())
     sub = SplitData(data.split, train, texts, {f: _field(s, pos) for f, s in data.scans.items()},
-                    {n: _checks(c, pos, data.split, kept) for n, c in data.checks.items()})
+                    {n: _checks(c, pos, data.split, kept) for n, c in data.checks.items()}, data.remote)
     return Scanned(sub, scanned.probe_names)

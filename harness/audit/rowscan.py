@@ -68,6 +68,7 @@ class RowScan:
     checks: dict[str, ChunkResult]  # the per-row checks run on these rows
     rows: int
     turns: list[Turns] = field(default_factory=list)  # with keep_turns
+    remote: Any = None  # on Ray: where the record signatures and band keys are (ray_lsh.RemoteSplit)
 
 
 def _segment_batch(stream: bytes, count: int) -> tuple[GramBatch, np.ndarray]:

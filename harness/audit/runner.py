@@ -60,11 +60,11 @@ def _scan(split: Split, records: Sequence[Record], probes: dict[str, dict[str, G
                    keep_turns=isinstance(records, RecordFile))
     advance = steps.task(f"scan {split} ({len(records)} rows x {len(FIELDS)} fields)", len(records))
     scan = run_rows(RowJob(split, records, spec), executor=params.executor, workers=params.workers,
-                    advance=advance)
+                    advance=advance, address=params.ray_address)
     if isinstance(records, RecordFile):  # the checks read records from the scan's turns, not the file
         records = TurnRecords(records, scan.turns)
     texts = {**field_texts(records), **scan.texts}  # prompts and responses kept; the record made on demand
-    return Scanned(SplitData(split, records, texts, scan.fields, scan.checks), names)
+    return Scanned(SplitData(split, records, texts, scan.fields, scan.checks, scan.remote), names)
 
 
 def _eval_indexes(scanned: Scanned,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import overload
+from typing import TYPE_CHECKING, Protocol, overload
 
 import numpy as np
 
@@ -23,7 +23,21 @@ from harness.data.record import Record
 from harness.data.record_file import RecordFile, TurnRecords
 from harness.results import Ref, Split
 
-__all__ = ["FIELDS", "FieldTexts", "SplitData", "field_texts"]
+if TYPE_CHECKING:
+    from harness.audit.lsh import Confirmed
+
+__all__ = ["FIELDS", "FieldTexts", "RemoteLSH", "SplitData", "field_texts"]
+
+
+class RemoteLSH(Protocol):
+    """A split's record signatures and band keys kept elsewhere (a Ray cluster: ``ray_lsh.RemoteSplit``),
+    with the near-duplicate search that runs where they are."""
+
+    def positions(self, indices: np.ndarray) -> np.ndarray:
+        """The scanned rows holding these record numbers."""
+
+    def confirmed_pairs(self, rows: np.ndarray, threshold: float, shingle: int) -> Confirmed:
+        """Near-duplicate pairs among scanned ``rows``, confirmed by exact Jaccard (scanned rows)."""
 
 
 def _text(r: Record, name: str) -> str:
@@ -67,6 +81,7 @@ class SplitData:
     texts: Mapping[str, Sequence[str]]
     scans: dict[str, FieldScan]
     checks: dict[str, ChunkResult] = field(default_factory=dict)  # per-row checks the scan ran
+    remote: RemoteLSH | None = None  # where the record signatures are when not in scans (Ray)
 
     @property
     def size(self) -> int:
