@@ -142,8 +142,12 @@ _CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 def _table_error(exc: BaseException, path: Path) -> DataError:
     """The reason a table could not be read: the innermost error of datasets' chain, by line when known."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    if path.suffix.lower() == ".csv":  # a bad byte fails as pandas' or arrow's error, by chunk offset
+        decode_line(path.read_bytes(), path, 1)  # raises naming the line; only read when the load failed
     text = str(exc).strip()
     fields = _CSV_FIELDS.search(text)
     if fields:
@@ -154,9 +158,6 @@ def _table_error(exc: BaseException, path: Path) -> DataError:
 
 
 def _table_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    csv = path.suffix.lower() == ".csv"
-    if csv:  # a bad byte named by its line before pandas reports it by its chunk's offset
-        decode_line(path.read_bytes(), path, 1)
     from datasets import load_dataset
     from datasets.utils.logging import disable_progress_bar
 
@@ -165,7 +166,8 @@ def _table_rows(path: Path) -> Iterator[tuple[int, Any]]:
     level = datasets_log.level
     datasets_log.setLevel(logging.CRITICAL)  # its "Failed to read file" line repeats the error raised here
     try:
-        ds = load_dataset("csv" if csv else "parquet", data_files=str(path), split="train")
+        kind = "csv" if path.suffix.lower() == ".csv" else "parquet"
+        ds = load_dataset(kind, data_files=str(path), split="train")
     except Exception as exc:  # datasets raises many types; all mean "cannot read this table"
         raise _table_error(exc, path) from None
     finally:
