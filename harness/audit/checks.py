@@ -6,7 +6,10 @@ fields it reads, whether a row's verdict depends on that row alone
 (``scope="set"``), and whether the default clean policy drops the rows it
 flags. Its function takes a :class:`harness.audit.rows.Rows` view and the
 effective params and returns :class:`~harness.audit.rows.Hit` s (one flagged
-row each) or ready :class:`~harness.results.Finding` s.
+row each) or ready :class:`~harness.results.Finding` s. A set check may have a
+``row_phase``: a row-scope function whose hits (what each row shows alone) the
+scan workers compute chunk by chunk, so that the set function only decides
+from them (``rows.row_phase(fn, params)``) instead of reading every text again.
 
 Three ways in, one registry: ``@audit_check`` on a function registers it on
 import (the built-ins in :mod:`harness.audit.defects` too, which
@@ -63,6 +66,9 @@ class AuditCheck:
     description: str = ""
     flagged_as: str = "are flagged"  # "N more rows {flagged_as}" when findings are capped
     origin: str = ""  # module:qualname of the function
+    # A set check's row phase: what each row shows alone, run chunk by chunk by the scan workers
+    # like a row-scope check; ``fn`` reads its hits through ``rows.row_phase`` and decides for the set.
+    row_phase: CheckFn | None = None
 
     def effective(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults with ``overrides`` applied; unknown keys and wrong types are errors."""
@@ -100,12 +106,12 @@ def _hint(name: str, known: Iterable[str]) -> str:
 def make_check(fn: CheckFn, *, name: str | None = None, severity: Severity = "warning",
                params: Mapping[str, Any] | None = None, fields: Sequence[str] = ("response",),
                scope: Scope = "row", drops: bool = False, description: str | None = None,
-               flagged_as: str = "are flagged") -> AuditCheck:
+               flagged_as: str = "are flagged", row_phase: CheckFn | None = None) -> AuditCheck:
     """The :class:`AuditCheck` of a function (not registered)."""
     doc = (fn.__doc__ or "").strip().splitlines()
     return AuditCheck(name=name or fn.__name__, fn=fn, severity=severity,
                       params=MappingProxyType(dict(params or {})), fields=tuple(fields), scope=scope,
-                      drops=drops, flagged_as=flagged_as,
+                      drops=drops, flagged_as=flagged_as, row_phase=row_phase,
                       description=description if description is not None else (doc[0] if doc else ""),
                       origin=f"{fn.__module__}:{fn.__qualname__}")
 

@@ -33,7 +33,7 @@ from harness.audit.reuse import AuditCache
 from harness.data.loaders import load_records
 from harness.data.record import Record
 from harness.data.record_file import RecordFile
-from harness.data.spans import RowSpans, row_spans
+from harness.data.spans import RowSpans, jsonl_spans, row_spans
 from harness.io import sha256_file
 from harness.results import AuditResult, Split
 
@@ -240,6 +240,14 @@ def _removed_lines(total: Plan, records: Mapping[Split, Mapping[int, Record]],
     return out
 
 
+def _spans(path: Path, records: Sequence[Record]) -> RowSpans:
+    """Where each record lies in ``path``: a whole JSONL file's index says it already."""
+    if isinstance(records, RecordFile) and Path(records.path).resolve() == path.resolve() and \
+            np.array_equal(records.indices, np.arange(len(records))):
+        return jsonl_spans(path, records.starts, records.ends, records.lines)
+    return row_spans(path, len(records))
+
+
 def _line(spans: RowSpans | None, records: Mapping[int, Record], index: int) -> int:
     if spans is not None and 0 <= index < len(spans):
         return int(spans.lines[index])
@@ -279,7 +287,7 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     rows: dict[Split, Sequence[Record]] = {"train": train_records or load_records(paths["train"], fmt)}
     if "eval" in paths:
         rows["eval"] = eval_records or load_records(paths["eval"], fmt)
-    spans: dict[Split, RowSpans | None] = {s: row_spans(p, len(rows[s])) for s, p in paths.items()}
+    spans: dict[Split, RowSpans | None] = {s: _spans(p, rows[s]) for s, p in paths.items()}
     auditor = _Auditor(benchmarks, params, tokenizer, progress, cache)
     first = audit or auditor(rows["train"], rows.get("eval"))
     total, audits, left = _converge(first, auditor, rows["train"], rows.get("eval"), policy)
@@ -290,7 +298,8 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     splits = {}
     for split, path in paths.items():
         gone = total.dropped(split)
-        kept = np.array(sorted(set(range(len(rows[split]))) - gone), dtype=np.int64)
+        kept = np.setdiff1d(np.arange(len(rows[split]), dtype=np.int64),
+                            np.fromiter(gone, dtype=np.int64, count=len(gone)))
         digest = write_rows(spans[split], kept, written[split]) if split in written else None  # type: ignore[arg-type]
         splits[split] = SplitClean(input=str(path), sha256_in=sha256_file(path), rows_in=len(rows[split]),
                                    rows_out=len(kept), removed=len(gone),

@@ -15,6 +15,7 @@ that lists their refs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from harness.audit.checks import AuditCheck, selected
@@ -35,9 +36,16 @@ def views(splits: Sequence[SplitData], tokenizer: Any = None) -> list[Rows]:
 
 
 def chunked_checks(params: AuditParams) -> tuple[tuple[AuditCheck, dict[str, Any]], ...]:
-    """The selected checks the scan workers run chunk by chunk, with their effective params."""
-    return tuple((c, c.effective(params.check_params.get(c.name))) for c in selected(params.checks)
-                 if c.scope == "row")
+    """The selected checks the scan workers run chunk by chunk, with their effective params: the
+    row-scope checks, and the row phase of the set checks that have one (under the set check's name)."""
+    out = []
+    for c in selected(params.checks):
+        values = c.effective(params.check_params.get(c.name))
+        if c.scope == "row":
+            out.append((c, values))
+        elif c.row_phase is not None:
+            out.append((replace(c, fn=c.row_phase, scope="row", row_phase=None), values))
+    return tuple(out)
 
 
 def run_row_checks(timer: CheckTimer, splits: Sequence[SplitData], params: AuditParams,
@@ -51,10 +59,12 @@ def run_row_checks(timer: CheckTimer, splits: Sequence[SplitData], params: Audit
         info: dict[str, Any] = dict(values)
         with timer.check(check.name, info) as found:
             for data, view in zip(splits, rows, strict=True):
-                done = data.checks.get(check.name) if check.scope == "row" else None
-                if done is not None:
+                done = data.checks.get(check.name)
+                if done is not None and check.scope == "row":
                     hits, stats = done.hits, done.merged_stats
                 else:
+                    if done is not None and check.row_phase is not None:  # the scan ran the row phase
+                        view.put_row_phase(check.row_phase, done.hits)
                     hits, stats = call(check, view, values)
                 found += findings(check, view, hits, params.max_findings_per_check)
                 if stats:

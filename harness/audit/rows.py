@@ -57,6 +57,7 @@ class Rows:
         self.tokenizer = tokenizer
         self._scans = scans or {}
         self._cache: dict[str, np.ndarray] = {}
+        self._phases: dict[Any, list[Any]] = {}  # a set check's row phase -> its hits
 
     def __len__(self) -> int:
         return len(self.records)
@@ -92,6 +93,17 @@ class Rows:
         if key not in self._cache:
             self._cache[key] = _compute(self.text(field), what)
         return self._cache[key]
+
+    def row_phase(self, fn: Any, params: Mapping[str, Any]) -> list[Any]:
+        """The hits of a set check's row phase ``fn`` on these rows: the scan workers' when the
+        audit ran it there (:meth:`put_row_phase`), else computed now."""
+        if fn not in self._phases:
+            out = fn(self, params)
+            self._phases[fn] = list(out.hits if isinstance(out, CheckOutput) else out)
+        return self._phases[fn]
+
+    def put_row_phase(self, fn: Any, hits: Sequence[Any]) -> None:
+        self._phases[fn] = list(hits)
 
     def matching(self, field: str, pattern: re.Pattern[str], sep: str = "\n", **fast: Any) -> np.ndarray:
         """Sorted positions whose ``field`` text holds a match of ``pattern`` (see :func:`matching_rows`)."""

@@ -14,6 +14,7 @@ whole (:func:`harness.data.loaders.load_records`).
 from __future__ import annotations
 
 import json
+import mmap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import overload
@@ -31,6 +32,10 @@ CACHE_ROWS = 4096  # records kept parsed for repeated look-ups (a finding's memb
 READ_AHEAD = 1024  # records parsed at once when look-ups walk forward through the file
 ITER_ROWS = 2048  # records parsed per read when iterating
 _ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())  # what str.strip() strips in ASCII
+_MAYBE_BLANK = np.zeros(256, dtype=bool)  # first bytes of a line that may be blank: space, non-ASCII
+_MAYBE_BLANK[list(_ASCII_SPACE)] = True
+_MAYBE_BLANK[0x80:] = True
+_BLOCK = 1 << 26  # bytes per vectorized pass
 
 
 def _blank(raw: bytes, first: bool) -> bool:
@@ -41,6 +46,29 @@ def _blank(raw: bytes, first: bool) -> bool:
         return False
     text = raw.decode("utf-8", "replace")
     return not (text.removeprefix("\ufeff") if first else text).strip()
+
+
+def _line_index(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Byte spans and 1-based numbers of the file's non-blank lines: newlines found by numpy, and
+    only the lines that start with whitespace or a non-ASCII byte (maybe blank) looked at in Python."""
+    if path.stat().st_size == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+        data = np.frombuffer(raw, dtype=np.uint8)
+        newlines = np.concatenate([np.flatnonzero(data[lo:lo + _BLOCK] == 0x0A) + lo
+                                   for lo in range(0, len(data), _BLOCK)]).astype(np.int64)
+        starts = np.concatenate(([0], newlines + 1))
+        ends = np.concatenate((newlines + 1, [len(data)]))
+        numbers = np.arange(1, len(starts) + 1, dtype=np.int64)
+        real = ends > starts  # no line after a final newline
+        starts, ends, numbers = starts[real], ends[real], numbers[real]
+        keep = np.ones(len(starts), dtype=bool)
+        first = data[starts]
+        for i in np.flatnonzero(_MAYBE_BLANK[first]).tolist():
+            keep[i] = not _blank(bytes(raw[starts[i]:ends[i]]), numbers[i] == 1)
+        del data  # the map closes only when no array views it
+    return starts[keep], ends[keep], numbers[keep]
 
 
 class RecordFile(Sequence[Record]):
@@ -63,18 +91,10 @@ class RecordFile(Sequence[Record]):
             raise DataError("not a JSONL file", path=p)
         if fmt != "auto":
             require_format(fmt, str(p))
-        starts, ends, lines = [], [], []
-        pos = 0
-        with open(p, "rb") as fh:
-            for number, raw in enumerate(fh, start=1):
-                if not _blank(raw, number == 1):
-                    starts.append(pos)
-                    ends.append(pos + len(raw))
-                    lines.append(number)
-                pos += len(raw)
-        if not starts:
+        starts, ends, lines = _line_index(p)
+        if not len(starts):
             raise DataError("no records (empty file)", path=p)
-        out = cls(p, fmt, np.array(starts, np.int64), np.array(ends, np.int64), np.array(lines, np.int64))
+        out = cls(p, fmt, starts, ends, lines)
         if fmt == "auto":  # the first record decides, as in the loader
             out.format = detect(out._row(int(out.lines[0]), out.read(0, 1)[0]), p, int(out.lines[0]))
         return out

@@ -74,6 +74,19 @@ def row_spans(path: str | Path, records: int) -> RowSpans:
     return spans
 
 
+def jsonl_spans(path: str | Path, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> RowSpans:
+    """The spans of a JSONL file whose records' lines are known already (a
+    :class:`harness.data.record_file.RecordFile`'s index): no second pass over the file."""
+    p = Path(path)
+    raw = _map(p)
+    starts = np.array(starts, dtype=np.int64)
+    bom = 3 if raw[:3] == codecs.BOM_UTF8 else 0
+    if bom and len(starts) and starts[0] == 0:  # the byte-order mark is the head, not the first record's
+        starts[0] = bom
+    return RowSpans("jsonl", p, raw, starts, np.asarray(ends, np.int64), np.asarray(lines, np.int64),
+                    head=bytes(raw[:bom]))
+
+
 def _map(path: Path) -> bytes | mmap.mmap:
     with open(path, "rb") as fh:
         if path.stat().st_size == 0:

@@ -89,25 +89,33 @@ def _prose_end(body: str, last: str, words: list[str], prose_words: int) -> bool
     return len(words) >= 3 * prose_words  # one line, too long to be a title
 
 
-def _mid_word(body: str, last: str, words: list[str], vocabulary: _Vocabulary) -> bool:
-    """The text stops inside a word: a lone letter, or a fragment of a word the set uses."""
+def _mid_word(body: str, last: str, words: list[str]) -> tuple[str, bool] | None:
+    """The word the text may stop inside, and whether that is sure already (a lone letter) or is for
+    the set's vocabulary to say (a fragment of a word the set uses); None when it stops after a word."""
     if len(words) < 3 or not body[-1].isalpha():
-        return False
+        return None
     tail = _TAIL_WORD.search(body[-40:]).group(0)  # type: ignore[union-attr]  # body ends on a letter
     start = len(body) - len(tail)
     if start > 0 and body[start - 1] not in " \t(\"'“‘":
-        return False  # "file.doc", "snake_case", "a/b": not a word the text was writing
+        return None  # "file.doc", "snake_case", "a/b": not a word the text was writing
     if len(tail) == 1:  # formulas, chords, tables and "a, b, c" lists end on single letters
-        return tail not in "aAI" and len(words[-2].strip(",;:")) > 1 and body[start - 2] != "," and \
+        sure = tail not in "aAI" and len(words[-2].strip(",;:")) > 1 and body[start - 2] != "," and \
             not _FORMULA.search(last)
-    return tail.isalpha() and vocabulary.partial(tail, body)
+        return (tail, True) if sure else None
+    if not tail.isalpha():
+        return None
+    w = tail.lower()
+    if re.search(rf"\b{re.escape(w)}\b", body[: -len(w)].lower()):
+        return None  # the text uses the word whole elsewhere: it ends on it
+    return tail, False
 
 
-def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) -> list[str]:
-    """Why ``text`` looks cut off (empty when it does not)."""
+def _split_reasons(text: str, prose_words: int) -> tuple[list[str], str | None, list[str]]:
+    """The reasons ``text`` looks cut off that it shows alone, split where ``ends_mid_word`` goes, and
+    the word whose being a fragment the set's vocabulary decides (see :func:`reasons`)."""
     body = text.rstrip()
     if not body:
-        return []
+        return [], None, []
     found = []
     if ("```" in body or "~~~" in body) and len(_FENCE.findall(body)) % 2:
         found.append("unclosed_fence")
@@ -115,7 +123,7 @@ def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) 
     if _BARE_ITEM.fullmatch(last) and "\n" in body:
         found.append("list_stops_at_number")
     if body[-1] in _END:
-        return found
+        return found, None, []
     words = last.split()  # whitespace tokens; the connector test strips their punctuation
     starts_line = "\n" in body and len(words) == 1  # a line (or paragraph) that stops at its first word
     connector = (len(words) >= 2 or starts_line) and words[-1].lower().strip("'’\"") in _CONNECTORS and \
@@ -124,12 +132,26 @@ def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) 
         found.append("ends_with_connector")
     elif words and _prose_end(body, last, words, prose_words):
         found.append("ends_mid_sentence")
-    if vocabulary is not None and "ends_with_connector" not in found and \
-            _mid_word(body, last, words, vocabulary):
-        found.append("ends_mid_word")
-    if any(body.count(a) > body.count(b) for a, b in _PAIRS):
-        found.append("unclosed_bracket")
-    return found
+    fragment = None
+    if "ends_with_connector" not in found:
+        mid = _mid_word(body, last, words)
+        if mid is not None and mid[1]:
+            found.append("ends_mid_word")
+        elif mid is not None:
+            fragment = mid[0]
+    after = ["unclosed_bracket"] if any(body.count(a) > body.count(b) for a, b in _PAIRS) else []
+    return found, fragment, after
+
+
+def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) -> list[str]:
+    """Why ``text`` looks cut off (empty when it does not); without a ``vocabulary`` no
+    ``ends_mid_word`` (neither the lone-letter nor the fragment rule)."""
+    before, fragment, after = _split_reasons(text, prose_words)
+    if vocabulary is None:
+        before = [r for r in before if r != "ends_mid_word"]
+    elif fragment is not None and vocabulary.partial(fragment):
+        before.append("ends_mid_word")
+    return before + after
 
 
 class _Vocabulary:
@@ -147,12 +169,12 @@ class _Vocabulary:
         self.words = sorted(seen)
         return seen
 
-    def partial(self, word: str, text: str) -> bool:
-        """``word`` is no word of the set (nor of ``text``) but begins a longer word seen twice."""
+    def partial(self, word: str) -> bool:
+        """``word`` is no word of the set but begins a longer word seen twice."""
         if self.counts is None:
             self.counts = self._build()
         w = word.lower()
-        if w in self.counts or re.search(rf"\b{re.escape(w)}\b", text[: -len(w)].lower()):
+        if w in self.counts:
             return False
         at = bisect.bisect_left(self.words, w)
         while at < len(self.words) and self.words[at].startswith(w):
@@ -187,22 +209,36 @@ def _at_limit(rows: Rows, limits: list[int]) -> dict[int, int]:
     return dict(zip(maybe[hit].tolist(), counts[hit].tolist(), strict=True))
 
 
+def _cut_off_rows(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
+    """The row phase: what each response shows alone (run chunk by chunk in the scan workers)."""
+    limits = _at_limit(rows, list(params["token_limits"]))
+    hits = []
+    for pos, text in enumerate(rows.responses):
+        before, fragment, after = _split_reasons(text, params["prose_words"])
+        if before or fragment or after or pos in limits:
+            hits.append(Hit(pos, "", details={"before": before, "fragment": fragment, "after": after,
+                                              "tokens": limits.get(pos)}))
+    return hits
+
+
 @audit_check("cut_off_response", severity="warning", scope="set", flagged_as="look cut off",
+             row_phase=_cut_off_rows,
              params={"prose_words": 8, "vocabulary_rows": 5_000,
                      "token_limits": [128, 256, 512, 1024, 2048, 4096]})
 def cut_off_response(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     """Response that stops mid-sentence or mid-word, in an open code block, bracket or list."""
-    limits = _at_limit(rows, list(params["token_limits"]))
-    vocabulary = _Vocabulary(rows, params["vocabulary_rows"])
+    vocabulary = _Vocabulary(rows, params["vocabulary_rows"])  # the set's part: is a fragment a word of it
     hits = []
-    for pos, text in enumerate(rows.responses):
-        why = reasons(text, params["prose_words"], vocabulary)
+    for row in rows.row_phase(_cut_off_rows, params):
+        d = row.details
+        fragment = d["fragment"] is not None and vocabulary.partial(d["fragment"])
+        why = [*d["before"], *(["ends_mid_word"] if fragment else []), *d["after"]]
         details: dict[str, Any] = {}
-        if pos in limits:
+        if d["tokens"] is not None:
             why.append("at_token_limit")
-            details["tokens"] = limits[pos]
+            details["tokens"] = d["tokens"]
         if why:
-            tail = text.rstrip()[-60:]
-            hits.append(Hit(pos, f"the response looks cut off ({', '.join(why)}): ...{tail!r}",
+            tail = rows.responses[row.pos].rstrip()[-60:]
+            hits.append(Hit(row.pos, f"the response looks cut off ({', '.join(why)}): ...{tail!r}",
                             details={"reasons": why, "tail": tail, **details}))
     return hits
