@@ -7,10 +7,12 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.data import load_records
-from harness.data.spans import row_spans
+from harness.data.record_file import RecordFile
+from harness.data.spans import jsonl_spans, row_spans
 from harness.errors import DataError
 
 ROWS = [{"instruction": f'Say "{i}" \\ [x], {{y}}', "input": "", "output": f"ok {i},\n second line é"}
@@ -32,6 +34,10 @@ def test_jsonl_rows_keep_their_line_ends_and_skip_blank_lines(tmp_path: Path) ->
     assert [json.loads(p) for p in pieces] == ROWS
     spans = row_spans(path, len(ROWS))
     assert spans.head == b"\xef\xbb\xbf" and spans.lines.tolist() == [1, 4, 5, 6, 7, 8]
+    index = RecordFile.open(path)  # the spans a clean takes from the audit's own index: the same
+    same = jsonl_spans(path, index.starts, index.ends, index.lines)
+    assert same.head == spans.head and all(np.array_equal(getattr(same, k), getattr(spans, k))
+                                           for k in ("starts", "ends", "lines"))
 
 
 @pytest.mark.parametrize("indent", [None, 0, 4])
