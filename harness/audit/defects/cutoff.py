@@ -102,12 +102,7 @@ def _mid_word(body: str, last: str, words: list[str]) -> tuple[str, bool] | None
         sure = tail not in "aAI" and len(words[-2].strip(",;:")) > 1 and body[start - 2] != "," and \
             not _FORMULA.search(last)
         return (tail, True) if sure else None
-    if not tail.isalpha():
-        return None
-    w = tail.lower()
-    if re.search(rf"\b{re.escape(w)}\b", body[: -len(w)].lower()):
-        return None  # the text uses the word whole elsewhere: it ends on it
-    return tail, False
+    return (tail, False) if tail.isalpha() else None
 
 
 def _split_reasons(text: str, prose_words: int) -> tuple[list[str], str | None, list[str]]:
@@ -149,7 +144,7 @@ def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) 
     before, fragment, after = _split_reasons(text, prose_words)
     if vocabulary is None:
         before = [r for r in before if r != "ends_mid_word"]
-    elif fragment is not None and vocabulary.partial(fragment):
+    elif fragment is not None and vocabulary.partial(fragment, text):
         before.append("ends_mid_word")
     return before + after
 
@@ -169,8 +164,8 @@ class _Vocabulary:
         self.words = sorted(seen)
         return seen
 
-    def partial(self, word: str) -> bool:
-        """``word`` is no word of the set but begins a longer word seen twice."""
+    def partial(self, word: str, text: str) -> bool:
+        """``word`` is no word of the set (nor of ``text``) but begins a longer word seen twice."""
         if self.counts is None:
             self.counts = self._build()
         w = word.lower()
@@ -178,8 +173,8 @@ class _Vocabulary:
             return False
         at = bisect.bisect_left(self.words, w)
         while at < len(self.words) and self.words[at].startswith(w):
-            if self.counts[self.words[at]] >= 2:
-                return True
+            if self.counts[self.words[at]] >= 2:  # and the text does not use the word whole elsewhere
+                return not re.search(rf"\b{re.escape(w)}\b", text.rstrip()[: -len(w)].lower())
             at += 1
         return False
 
@@ -231,7 +226,7 @@ def cut_off_response(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     hits = []
     for row in rows.row_phase(_cut_off_rows, params):
         d = row.details
-        fragment = d["fragment"] is not None and vocabulary.partial(d["fragment"])
+        fragment = d["fragment"] is not None and vocabulary.partial(d["fragment"], rows.responses[row.pos])
         why = [*d["before"], *(["ends_mid_word"] if fragment else []), *d["after"]]
         details: dict[str, Any] = {}
         if d["tokens"] is not None:
