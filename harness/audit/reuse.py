@@ -25,7 +25,7 @@ from harness.audit.rows import Hit
 from harness.audit.scan import Collisions, FieldScan
 from harness.audit.splits import SplitData, field_texts
 from harness.data.record import Record
-from harness.data.record_file import RecordFile, TurnRecords
+from harness.data.record_file import RecordFile
 from harness.results import Finding
 
 
@@ -41,7 +41,7 @@ class Scanned:
 
 
 def record_indices(records: Sequence[Record]) -> np.ndarray:
-    if isinstance(records, RecordFile | TurnRecords):
+    if isinstance(records, RecordFile):
         return records.indices
     return np.fromiter((r.index for r in records), dtype=np.int64, count=len(records))
 
@@ -138,14 +138,7 @@ def _checks(result: ChunkResult, pos: np.ndarray, split: str, kept: set[int]) ->
 
 def _subset(scanned: Scanned, train: Sequence[Record], pos: np.ndarray) -> Scanned:
     data = scanned.data
-    if isinstance(train, RecordFile) and isinstance(data.records, TurnRecords):  # the kept rows' turns
-        turns = data.records.turns
-        train = TurnRecords(train, [turns[p] for p in pos.tolist()])
-    texts: dict[str, Sequence[str]] = dict(field_texts(train))
-    for name in ("prompt", "response"):
-        old = data.texts[name]
-        texts[name] = [old[p] for p in pos.tolist()]
     kept = set(record_indices(train).tolist())
-    sub = SplitData(data.split, train, texts, {f: _field(s, pos) for f, s in data.scans.items()},
+    sub = SplitData(data.split, train, field_texts(train), {f: _field(s, pos) for f, s in data.scans.items()},
                     {n: _checks(c, pos, data.split, kept) for n, c in data.checks.items()}, data.remote)
     return Scanned(sub, scanned.probe_names)

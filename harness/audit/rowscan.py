@@ -3,8 +3,9 @@
 Per row and field (record, prompt, response): the exact-duplicate key, the
 word count, the MinHash signature, LSH band keys, which indexed grams (eval or
 benchmark) the field holds and which eval rows share one of its LSH buckets;
-the prompt and response texts; and the hits of the per-row checks that judge
-each row alone (:mod:`harness.audit.chunk_checks`). Each turn is tokenized, hashed and shingled once
+and the hits of the per-row checks that judge each row alone and of the set
+checks' row phases (:mod:`harness.audit.chunk_checks`), which read the chunk's
+prompts and responses (they do not leave the worker). Each turn is tokenized, hashed and shingled once
 (:mod:`harness.audit.layout`); a field's signature is the minimum of its turns'
 signatures and of the few shingles that cross from one turn into the next,
 which is exactly the signature of the field's own shingle set. Only compact
@@ -58,16 +59,16 @@ class RowSpec:
     split: str = "train"  # what the per-row checks' Rows call the split
     row_checks: tuple[tuple[AuditCheck, dict[str, Any]], ...] = ()  # (check, effective params)
     tokenizer: Any = None  # for the per-row checks that read it
-    keep_turns: bool = False  # return each row's turns (roles, contents): records without the file
 
 
 @dataclass(frozen=True)
 class RowScan:
+    """Compact arrays only: the texts stay where the records are (a file is parsed again for the
+    few rows a finding shows), so the parent never receives or holds the split's texts."""
+
     fields: dict[str, FieldScan]
-    texts: dict[str, list[str]]  # "prompt" and "response" of every row
-    checks: dict[str, ChunkResult]  # the per-row checks run on these rows
+    checks: dict[str, ChunkResult]  # the per-row checks (and set checks' row phases) run on these rows
     rows: int
-    turns: list[Turns] = field(default_factory=list)  # with keep_turns
     remote: Any = None  # on Ray: where the record signatures and band keys are (ray_lsh.RemoteSplit)
 
 
@@ -175,20 +176,7 @@ def scan_rows(records: Sequence[Record], spec: RowSpec, offset: int) -> RowScan:
                                  lay.rows, bands if name in spec.keep_bands else None, cross)
     texts = {"prompt": [r.prompt for r in records], "response": [r.response for r in records]}
     checks = run_on_chunk(spec.row_checks, spec.split, records, texts, fields, offset, spec.tokenizer)
-    return RowScan(fields, texts, checks, lay.rows, _turns(records) if spec.keep_turns else [])
-
-
-Turns = tuple[tuple[str, ...], tuple[str, ...]]  # a row's roles and contents
-
-
-def _turns(records: Sequence[Record]) -> list[Turns]:
-    # One roles tuple per pattern (pickled once); contents are the very strings of the texts.
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    out = []
-    for r in records:
-        roles = tuple(t.role for t in r.turns)
-        out.append((shared.setdefault(roles, roles), tuple(t.content for t in r.turns)))
-    return out
+    return RowScan(fields, checks, lay.rows)
 
 
 class RowCollector:
@@ -198,7 +186,7 @@ class RowCollector:
     def __init__(self, spec: RowSpec, rows: int) -> None:
         self.spec, self.rows = spec, rows
         self.arrays: dict[tuple[str, str], np.ndarray] = {}  # (field, name) -> rows
-        self.rest: list[tuple[int, RowScan]] = []  # what varies in length: hits, grams, texts, ...
+        self.rest: list[tuple[int, RowScan]] = []  # what varies in length: hits, grams, check hits
 
     def _put(self, key: tuple[str, str], lo: int, value: np.ndarray, axis: int = 0) -> None:
         out = self.arrays.get(key)
@@ -221,7 +209,7 @@ class RowCollector:
             if f.bands is not None:
                 self._put((name, "bands"), lo, f.bands, axis=1)
             light[name] = FieldScan(f.keys[:0], f.words[:0], None, f.hits, f.grams, f.rows, None, f.cross)
-        self.rest.append((lo, RowScan(light, part.texts, part.checks, part.rows, part.turns)))
+        self.rest.append((lo, RowScan(light, part.checks, part.rows)))
 
     def _array(self, key: tuple[str, str], empty: np.ndarray) -> np.ndarray:
         return self.arrays.get(key, empty)
@@ -240,9 +228,7 @@ class RowCollector:
                 merged.hits, merged.grams, self.rows,
                 self._array((name, "bands"), np.zeros((spec.bands, 0), np.uint64))
                 if name in spec.keep_bands else None, merged.cross)
-        texts = {k: [t for p in parts for t in p.texts[k]] for k in ("prompt", "response")}
-        return RowScan(fields, texts, merge([p.checks for p in parts]), self.rows,
-                       [t for p in parts for t in p.turns])
+        return RowScan(fields, merge([p.checks for p in parts]), self.rows)
 
 
 def _cat(arrays: list[np.ndarray], empty: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -38,7 +38,6 @@ from harness.audit.template_parity import run_parity_audit
 from harness.audit.templates_bridge import CHECK as TEMPLATES_CHECK
 from harness.audit.templates_bridge import run_template_audit
 from harness.data.record import Record
-from harness.data.record_file import RecordFile, TurnRecords
 from harness.progress import Steps
 from harness.results import AuditResult, Split
 
@@ -56,15 +55,13 @@ def _scan(split: Split, records: Sequence[Record], probes: dict[str, dict[str, G
     names = {f: list(probes.get(f, {})) for f in FIELDS}
     found = {f: tuple(p.grams.probe if isinstance(p, BenchIndex) else p.probe
                       for p in probes.get(f, {}).values()) for f in FIELDS}
-    spec = replace(spec, split=split, probes=found, filters=gram_filters(found),
-                   keep_turns=isinstance(records, RecordFile))
+    spec = replace(spec, split=split, probes=found, filters=gram_filters(found))
     advance = steps.task(f"scan {split} ({len(records)} rows x {len(FIELDS)} fields)", len(records))
     scan = run_rows(RowJob(split, records, spec), executor=params.executor, workers=params.workers,
                     advance=advance, address=params.ray_address)
-    if isinstance(records, RecordFile):  # the checks read records from the scan's turns, not the file
-        records = TurnRecords(records, scan.turns)
-    texts = {**field_texts(records), **scan.texts}  # prompts and responses kept; the record made on demand
-    return Scanned(SplitData(split, records, texts, scan.fields, scan.checks, scan.remote), names)
+    # The texts are made from the records when a check asks (a file's few rows parsed again).
+    return Scanned(SplitData(split, records, field_texts(records), scan.fields, scan.checks, scan.remote),
+                   names)
 
 
 def _eval_indexes(scanned: Scanned,

@@ -1,10 +1,10 @@
 """One split's rows as the checks see them: the three text fields, their scans and the row features.
 
-The prompts and responses are the scan's (per-row checks read them all); the
-record text is a view, made from its record when a check asks for it (a
-finding's members, a pair to confirm), so a split is not held twice, and a
-:class:`~harness.data.record_file.RecordFile` is parsed again only for the
-rows the findings name.
+Every text is a view, made from its record when a check asks for it (a
+finding's members, a pair to confirm, a set check's few rows): the scan
+workers read every row, and a :class:`~harness.data.record_file.RecordFile`
+is parsed again only for the rows the findings name, so the parent process
+never holds a split's texts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from harness.audit.chunk_checks import ChunkResult
 from harness.audit.layout import FIELDS
 from harness.audit.scan import FieldScan
 from harness.data.record import Record
-from harness.data.record_file import RecordFile, TurnRecords
+from harness.data.record_file import RecordFile
 from harness.results import Ref, Split
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class SplitData:
     @cached_property
     def indices(self) -> np.ndarray:
         """Each position's record number (a file's records are numbered by position)."""
-        if isinstance(self.records, RecordFile | TurnRecords):
+        if isinstance(self.records, RecordFile):
             return self.records.indices
         return np.fromiter((r.index for r in self.records), dtype=np.int64, count=len(self.records))
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from harness.data.formats import require_format
 from harness.data.loaders import check_path, decode_line, detect, load_records, make_record, parse_json
-from harness.data.record import Record, Turn
+from harness.data.record import Record
 from harness.errors import DataError
 
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads runs
@@ -151,8 +151,9 @@ class RecordFile(Sequence[Record]):
             raise IndexError(i)
         found = self._cache.get(i)
         if found is None:
-            # Walking forward (a check reading row after row): parse ahead in one read, not row by row.
-            ahead = READ_AHEAD if 0 < i - self._last_miss <= 8 else 1
+            # Walking forward row after row (a check reading every row): parse ahead in one read. Rows
+            # looked up here and there (a finding's few) are parsed alone, not with a thousand after them.
+            ahead = READ_AHEAD if i - self._last_miss == 1 else 1
             self._last_miss = i
             if len(self._cache) + ahead > CACHE_ROWS:
                 self._cache.clear()
@@ -177,40 +178,6 @@ class RecordFile(Sequence[Record]):
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "_cache": {}, "_last_miss": -(2 * READ_AHEAD)}
-
-
-class TurnRecords(Sequence[Record]):
-    """A RecordFile's records rebuilt from their turns kept in memory (the audit's scan returns them):
-    equal to the file's records, without parsing the file again."""
-
-    def __init__(self, file: RecordFile, turns: Sequence[tuple[tuple[str, ...], tuple[str, ...]]]) -> None:
-        if len(turns) != len(file):
-            raise ValueError(f"{len(turns)} rows of turns for {len(file)} records")
-        self.file, self.turns = file, turns
-        self.indices = file.indices
-        self._source = str(file.path)
-
-    def __len__(self) -> int:
-        return len(self.turns)
-
-    @overload
-    def __getitem__(self, i: int) -> Record: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Record]: ...
-
-    def __getitem__(self, i: int | slice) -> Record | list[Record]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        roles, contents = self.turns[i]
-        return Record(turns=tuple(Turn(r, c) for r, c in zip(roles, contents, strict=True)),
-                      index=int(self.indices[i]), source=self._source, format=self.file.format,
-                      line=int(self.file.lines[i]))
-
-    def span(self, i: int) -> tuple[int, int]:
-        return self.file.span(i)
 
 
 def open_records(path: str | Path, fmt: str = "auto") -> Sequence[Record]:

@@ -3,21 +3,16 @@ exactly the candidate pairs of LSH over both splits, bucket cap included."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.audit import lsh
-from harness.audit.executors import RowJob, run_rows
 from harness.audit.ngrams import GramIndex, probe_rows
 from harness.audit.rowscan import RowSpec, gram_filters, scan_rows
 from harness.audit.scan import ScanSpec, scan_chunk
 from harness.audit.splits import FIELDS, field_texts
 from harness.data.record import Record, Turn
-from harness.data.record_file import RecordFile, TurnRecords
 
 ROLES = ["user", "assistant", "system", "text", "tool"]
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "Naïve", "CAFÉ", "x\x00y", "3.5", "—", "ﬁne", "", " ", "\n"]
@@ -128,15 +123,3 @@ def test_gram_index_equals_the_lexsort_reference() -> None:
     assert got.keys.tolist() == sorted(kept) and got.dropped == len(by_key) - len(kept) > 0
     assert got.post_docs.tolist() == [d for h in sorted(kept) for d in kept[h]]
     assert got.post_ptr.tolist() == np.cumsum([0] + [len(kept[h]) for h in sorted(kept)]).tolist()
-
-
-def test_turns_from_the_scan_rebuild_the_files_records(tmp_path: Path) -> None:
-    path = tmp_path / "t.jsonl"
-    rows = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi é"},
-                          {"role": "assistant", "content": "Hello."}]},
-            {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}]
-    path.write_text("\n".join(json.dumps(r) for r in rows * 3) + "\n\n", encoding="utf-8")
-    file = RecordFile.open(path)
-    scanned = run_rows(RowJob("t", file, RowSpec(keep_turns=True)), workers=1)
-    rebuilt = TurnRecords(file, scanned.turns)
-    assert list(rebuilt) == list(file) and rebuilt[-1].line == 6 and rebuilt[1:3] == file[1:3]

@@ -89,6 +89,21 @@ def _prose_end(body: str, last: str, words: list[str], prose_words: int) -> bool
     return len(words) >= 3 * prose_words  # one line, too long to be a title
 
 
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what the regex ``\\w`` matches in a str
+
+
+def _used_whole(w: str, text: str) -> bool:
+    """``text`` holds ``w`` as a whole word (``\\b`` on both sides), found without a regex per word."""
+    at = text.find(w)
+    while at != -1:
+        end = at + len(w)
+        if (at == 0 or not _word_char(text[at - 1])) and (end == len(text) or not _word_char(text[end])):
+            return True
+        at = text.find(w, at + 1)
+    return False
+
+
 def _mid_word(body: str, last: str, words: list[str]) -> tuple[str, bool] | None:
     """The word the text may stop inside, and whether that is sure already (a lone letter) or is for
     the set's vocabulary to say (a fragment of a word the set uses); None when it stops after a word."""
@@ -102,7 +117,10 @@ def _mid_word(body: str, last: str, words: list[str]) -> tuple[str, bool] | None
         sure = tail not in "aAI" and len(words[-2].strip(",;:")) > 1 and body[start - 2] != "," and \
             not _FORMULA.search(last)
         return (tail, True) if sure else None
-    return (tail, False) if tail.isalpha() else None
+    if not tail.isalpha():
+        return None
+    w = tail.lower()
+    return None if _used_whole(w, body[: -len(w)].lower()) else (tail, False)  # it ends on a word it uses
 
 
 def _split_reasons(text: str, prose_words: int) -> tuple[list[str], str | None, list[str]]:
@@ -144,7 +162,7 @@ def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) 
     before, fragment, after = _split_reasons(text, prose_words)
     if vocabulary is None:
         before = [r for r in before if r != "ends_mid_word"]
-    elif fragment is not None and vocabulary.partial(fragment, text):
+    elif fragment is not None and vocabulary.partial(fragment):
         before.append("ends_mid_word")
     return before + after
 
@@ -164,8 +182,9 @@ class _Vocabulary:
         self.words = sorted(seen)
         return seen
 
-    def partial(self, word: str, text: str) -> bool:
-        """``word`` is no word of the set (nor of ``text``) but begins a longer word seen twice."""
+    def partial(self, word: str) -> bool:
+        """``word`` is no word of the set but begins a longer word seen twice (the row phase made
+        sure it is no word of its own text)."""
         if self.counts is None:
             self.counts = self._build()
         w = word.lower()
@@ -173,8 +192,8 @@ class _Vocabulary:
             return False
         at = bisect.bisect_left(self.words, w)
         while at < len(self.words) and self.words[at].startswith(w):
-            if self.counts[self.words[at]] >= 2:  # and the text does not use the word whole elsewhere
-                return not re.search(rf"\b{re.escape(w)}\b", text.rstrip()[: -len(w)].lower())
+            if self.counts[self.words[at]] >= 2:
+                return True
             at += 1
         return False
 
@@ -212,7 +231,7 @@ def _cut_off_rows(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
         before, fragment, after = _split_reasons(text, params["prose_words"])
         if before or fragment or after or pos in limits:
             hits.append(Hit(pos, "", details={"before": before, "fragment": fragment, "after": after,
-                                              "tokens": limits.get(pos)}))
+                                              "tokens": limits.get(pos), "tail": text.rstrip()[-60:]}))
     return hits
 
 
@@ -226,14 +245,14 @@ def cut_off_response(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     hits = []
     for row in rows.row_phase(_cut_off_rows, params):
         d = row.details
-        fragment = d["fragment"] is not None and vocabulary.partial(d["fragment"], rows.responses[row.pos])
+        fragment = d["fragment"] is not None and vocabulary.partial(d["fragment"])
         why = [*d["before"], *(["ends_mid_word"] if fragment else []), *d["after"]]
         details: dict[str, Any] = {}
         if d["tokens"] is not None:
             why.append("at_token_limit")
             details["tokens"] = d["tokens"]
         if why:
-            tail = rows.responses[row.pos].rstrip()[-60:]
+            tail = d["tail"]
             hits.append(Hit(row.pos, f"the response looks cut off ({', '.join(why)}): ...{tail!r}",
                             details={"reasons": why, "tail": tail, **details}))
     return hits

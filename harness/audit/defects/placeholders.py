@@ -83,11 +83,17 @@ def placeholder_output(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     return out
 
 
+def _markers(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
+    """The row phase: each row's "no input" marker, as written."""
+    return [Hit(pos, "", field="prompt", details={"marker": m}) for pos in range(len(rows))
+            if (m := no_input_marker(rows, pos)) is not None]
+
+
 @audit_check("inconsistent_markers", severity="warning", scope="set", fields=("prompt",),
-             flagged_as="spell 'no input' differently")
+             flagged_as="spell 'no input' differently", row_phase=_markers)
 def inconsistent_markers(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
     """Rows spell "no input" in more than one way (one finding for the set, spellings with counts)."""
-    used = {pos: m for pos in range(len(rows)) if (m := no_input_marker(rows, pos)) is not None}
+    used = {h.pos: h.details["marker"] for h in rows.row_phase(_markers, params)}
     counts = Counter(used.values())
     stats = {"markers": dict(counts.most_common())}
     if len(counts) < 2:

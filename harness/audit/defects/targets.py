@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,15 +42,9 @@ def empty_target(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
             if not t.strip()]
 
 
-@audit_check("short_target", severity="warning", scope="set", flagged_as="have targets too short for "
-             "what was asked", params={"max_words": 3, "applies_above_median_words": 5.0})
-def short_target(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
-    """A target of a few words where the instruction asks for long-form output."""
+def _short_rows(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
+    """The row phase: targets of a few words, and those of them too short for what was asked."""
     words = rows.words("response")
-    nonempty = words[words > 0]
-    median = float(np.median(nonempty)) if len(nonempty) else 0.0
-    if median <= params["applies_above_median_words"]:  # a short-answer set (labels): short is the norm
-        return CheckOutput([], {"median_words": median, "applied": False})
     candidates = np.flatnonzero((words > 0) & (words <= params["max_words"]))
     hits = []
     for p in candidates.tolist():
@@ -65,7 +59,22 @@ def short_target(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
         if why and words[p] < why.min_words:
             hits.append(Hit(p, f"{int(words[p])}-word target where the instruction asks for {why.what}",
                             details={"words": int(words[p]), "asks_for": why.what}))
-    return CheckOutput(hits, {"median_words": median, "applied": True, "short_rows": len(candidates),
+    return CheckOutput(hits, {"short_rows": len(candidates)})
+
+
+@audit_check("short_target", severity="warning", scope="set", flagged_as="have targets too short for "
+             "what was asked", params={"max_words": 3, "applies_above_median_words": 5.0},
+             row_phase=_short_rows)
+def short_target(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
+    """A target of a few words where the instruction asks for long-form output."""
+    words = rows.words("response")
+    nonempty = words[words > 0]
+    median = float(np.median(nonempty)) if len(nonempty) else 0.0
+    if median <= params["applies_above_median_words"]:  # a short-answer set (labels): short is the norm
+        return CheckOutput([], {"median_words": median, "applied": False})
+    short_rows = int(np.count_nonzero((words > 0) & (words <= params["max_words"])))
+    hits = rows.row_phase(_short_rows, params)
+    return CheckOutput(hits, {"median_words": median, "applied": True, "short_rows": short_rows,
                               "judged_too_short": len(hits)})
 
 
@@ -112,40 +121,49 @@ def _label_set(keys: np.ndarray, share: float, most: int) -> np.ndarray | None:
     return labels if len(labels) * 5 <= len(keys) else None  # labels must repeat
 
 
-def _json_outliers(targets: list[str], nonempty: list[int], share: float) -> CheckOutput | None:
-    # Only an object starts with "{": when too few do, no parse can reach the share.
-    if sum(targets[p].startswith("{") for p in nonempty) < share * len(targets):
+def _braced(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
+    """The row phase: the targets that start with "{" (only an object does), with why each is not a
+    JSON object (None: it is one)."""
+    return [Hit(p, "", details={"error": _json_error(t.strip())}) for p, t in enumerate(rows.responses)
+            if t.strip().startswith("{")]
+
+
+def _json_outliers(rows: Rows, braced: Sequence[Hit], nonempty: np.ndarray,
+                   share: float) -> CheckOutput | None:
+    if len(braced) < share * len(rows):  # too few start like an object for the parses to reach the share
         return None
-    errors = {p: _json_error(targets[p]) for p in nonempty}
-    got = sum(e is None for e in errors.values()) / len(targets)
+    errors: dict[int, str | None] = {int(h.pos): h.details["error"] for h in braced}
+    got = sum(e is None for e in errors.values()) / len(rows)
     if got < share:
         return None
+    for p in nonempty.tolist():  # the few others: why they do not parse
+        if p not in errors:
+            errors[p] = _json_error(rows.responses[p].strip())
     hits = [Hit(p, f"target is not a JSON object like {got:.0%} of targets: {errors[p]}",
                 details={"format": "json_object", "error": errors[p]})
-            for p in nonempty if errors[p] is not None]
+            for p in nonempty.tolist() if errors[p] is not None]
     return CheckOutput(hits, {"format": "json_object", "share": round(got, 4)})
 
 
 @audit_check("format_outlier", severity="warning", scope="set", flagged_as="break the set's format",
-             params={"share": 0.8, "label_set_max": 20})
+             params={"share": 0.8, "label_set_max": 20}, row_phase=_braced)
 def format_outlier(rows: Rows, params: Mapping[str, Any]) -> CheckOutput:
     """Target off the set's shared format (JSON object, label set)."""
-    targets = [t.strip() for t in rows.responses]
-    nonempty = [p for p, t in enumerate(targets) if t]
-    if not nonempty:
+    all_keys = rows.keys("response")
+    nonempty = np.flatnonzero(all_keys != 0)  # key 0: nothing but space
+    if not len(nonempty):
         return CheckOutput([], {"format": None, "why": "no targets"})
-    as_json = _json_outliers(targets, nonempty, params["share"])
+    as_json = _json_outliers(rows, rows.row_phase(_braced, params), nonempty, params["share"])
     if as_json is not None:
         return as_json
-    keys = rows.keys("response")[nonempty]
+    keys = all_keys[nonempty]
     labels = _label_set(keys, params["share"], params["label_set_max"])
     if labels is None:
         return CheckOutput([], {"format": None, "why": "no shared format (JSON object or small label set)"})
-    members = set(labels.tolist())
-    shown = sorted({exact_form(targets[p]) for p, k in zip(nonempty, keys.tolist(), strict=True)
-                    if k in members})
     inside = np.isin(keys, labels)
-    hits = [Hit(p, f"target {targets[p][:60]!r} is outside the label set {shown}",
+    _, first = np.unique(keys[inside], return_index=True)  # one row per label: its texts share the form
+    shown = sorted({exact_form(rows.responses[p].strip()) for p in nonempty[inside][first].tolist()})
+    hits = [Hit(p, f"target {rows.responses[p].strip()[:60]!r} is outside the label set {shown}",
                 details={"format": "label_set", "labels": shown})
-            for p, ok in zip(nonempty, inside.tolist(), strict=True) if not ok]
+            for p in nonempty[~inside].tolist()]
     return CheckOutput(hits, {"format": "label_set", "labels": shown})
