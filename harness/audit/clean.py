@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.audit.benchmarks import BenchmarkDoc
 from harness.audit.clean_plan import Plan, Removal, plan
 from harness.audit.clean_policy import CleanPolicy
-from harness.audit.clean_write import prepare_folder, write_lines, write_rows
+from harness.audit.clean_write import RangeWriter, prepare_folder, write_lines, write_rows
+from harness.audit.executors import resolve_workers
 from harness.audit.lsh import jaccard, shingle_sets
 from harness.audit.params import AuditParams
 from harness.audit.reuse import AuditCache
@@ -255,6 +256,15 @@ def _line(spans: RowSpans | None, records: Mapping[int, Record], index: int) -> 
     return int(rec.line) if rec is not None and rec.line is not None else index + 1
 
 
+def _writer(params: AuditParams) -> RangeWriter | None:
+    """On Ray the kept rows' bytes are copied by the cluster (:mod:`harness.audit.ray_clean`)."""
+    if params.executor != "ray":
+        return None
+    from harness.audit.ray_clean import RayWriter  # Ray is imported only when asked for
+
+    return RayWriter(resolve_workers(params.workers), params.ray_address)
+
+
 def destination(out: str | Path, train: str | Path, eval: str | Path | None, policy: CleanPolicy,
                 force: bool) -> dict[Split, Path]:
     """The files a clean into ``out`` writes, per split; refuses a folder that holds files (ConfigError)."""
@@ -295,12 +305,15 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     indexed.setdefault("eval", {})
     removed = _removed_lines(total, indexed, spans, benchmarks or {}, params.shingle_size)
     folder.mkdir(parents=True, exist_ok=True)
+    writer = _writer(params)
     splits = {}
     for split, path in paths.items():
         gone = total.dropped(split)
         kept = np.setdiff1d(np.arange(len(rows[split]), dtype=np.int64),
                             np.fromiter(gone, dtype=np.int64, count=len(gone)))
-        digest = write_rows(spans[split], kept, written[split]) if split in written else None  # type: ignore[arg-type]
+        rowspans = spans[split]
+        assert rowspans is not None  # every split has its spans
+        digest = write_rows(rowspans, kept, written[split], writer) if split in written else None
         splits[split] = SplitClean(input=str(path), sha256_in=sha256_file(path), rows_in=len(rows[split]),
                                    rows_out=len(kept), removed=len(gone),
                                    output=written[split].name if split in written else None,

@@ -3,7 +3,8 @@
 Every file is written to a hidden temporary file beside it (``.<name>.<random>.tmp``),
 flushed to disk and renamed into place, so a killed clean leaves each output
 either absent, or as it was, or whole; ``clean.json`` is renamed last. A later
-clean removes temporaries a killed one left. The folder must be empty unless
+clean removes temporaries a killed one left (files, and the folder of part
+files a clean on Ray writes, :mod:`harness.audit.ray_clean`). The folder must be empty unless
 ``force`` is given (then only the clean's own files are replaced) or it holds
 nothing but an earlier clean's own files (``clean.json`` names them), which a
 rerun replaces.
@@ -15,10 +16,13 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import numpy as np
 
@@ -40,8 +44,11 @@ def prepare_folder(out: Path, force: bool, inputs: Iterable[Path] = (), outputs:
     if not out.exists():
         return
     for stale in out.iterdir():
-        if stale.is_file() and _TEMP.match(stale.name):
-            stale.unlink(missing_ok=True)  # what a killed clean left behind: never a finished file
+        if _TEMP.match(stale.name):  # what a killed clean left behind: never a finished file
+            if stale.is_dir():  # the part files of a clean written on a Ray cluster
+                shutil.rmtree(stale, ignore_errors=True)
+            elif stale.is_file():
+                stale.unlink(missing_ok=True)
     held = sorted(p.name for p in out.iterdir())
     if held and not force and not _previous_clean(out, held):
         shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
@@ -104,38 +111,53 @@ def _umask() -> int:
     return mask
 
 
-def _runs(kept: np.ndarray) -> list[tuple[int, int]]:
-    """Maximal runs ``[a, b]`` (inclusive) of consecutive kept record numbers."""
-    if not len(kept):
-        return []
+@dataclass(frozen=True)
+class CopyPlan:
+    """A cleaned file as ``head``, then the input's bytes ``[starts[k], ends[k])`` in order, then ``tail``."""
+
+    head: bytes
+    starts: np.ndarray  # int64 byte offsets into the input
+    ends: np.ndarray  # int64, exclusive
+    tail: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.head) + int((self.ends - self.starts).sum()) + len(self.tail)
+
+
+def _runs(kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Firsts and lasts (inclusive) of the maximal runs of consecutive kept record numbers."""
     breaks = np.flatnonzero(np.diff(kept) != 1)
-    firsts = np.concatenate(([kept[0]], kept[breaks + 1]))
-    lasts = np.concatenate((kept[breaks], [kept[-1]]))
-    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
+    return np.concatenate((kept[:1], kept[breaks + 1])), np.concatenate((kept[breaks], kept[-1:]))
 
 
-def _pieces(spans: RowSpans, kept: np.ndarray) -> Iterable[bytes]:
-    """The output's bytes: head, the kept rows' own bytes (adjacent rows copied as one slice), tail."""
-    data, starts, ends = spans.data, spans.starts, spans.ends
-    if not len(kept) and spans.kind in ("json", "csv"):
-        yield spans.empty
-        return
-    yield spans.head
+def copy_plan(spans: RowSpans, kept: np.ndarray) -> CopyPlan:
+    """The output's bytes for the rows ``kept`` (sorted record numbers): adjacent rows are one slice."""
+    starts, ends = spans.starts, spans.ends
+    none = np.zeros(0, np.int64)
+    if not len(kept):
+        return CopyPlan(spans.empty if spans.kind in ("json", "csv") else spans.head, none, none, b"")
     if spans.kind == "json":  # a run of consecutive elements is copied with its own separators
-        previous = None
-        for a, b in _runs(kept):
-            if previous is not None:
-                yield bytes(data[ends[previous]:starts[previous + 1]])  # the separator after the previous run
-            yield bytes(data[starts[a]:ends[b]])
-            previous = b
-        yield spans.tail
-        return
+        firsts, lasts = _runs(kept)
+        run_lo, run_hi = starts[firsts], ends[lasts]
+        # The separator after each run but the last: from its end to the start of the next element.
+        sep_lo, sep_hi = ends[lasts[:-1]], starts[lasts[:-1] + 1]
+        lo, hi = np.empty(2 * len(firsts) - 1, np.int64), np.empty(2 * len(firsts) - 1, np.int64)
+        lo[0::2], hi[0::2], lo[1::2], hi[1::2] = run_lo, run_hi, sep_lo, sep_hi
+        return CopyPlan(spans.head, lo, hi, spans.tail)
     # Lines: consecutive rows are one slice unless blank lines (no rows) sit between them.
     joined = np.flatnonzero((np.diff(kept) != 1) | (ends[kept[:-1]] != starts[kept[1:]]))
-    firsts = np.concatenate(([0], joined + 1))
-    lasts = np.concatenate((joined, [len(kept) - 1]))
-    for a, b in zip(kept[firsts].tolist(), kept[lasts].tolist(), strict=True):
-        yield bytes(data[starts[a]:ends[b]])
+    firsts = kept[np.concatenate(([0], joined + 1))]
+    lasts = kept[np.concatenate((joined, [len(kept) - 1]))]
+    return CopyPlan(spans.head, starts[firsts].astype(np.int64), ends[lasts].astype(np.int64), b"")
+
+
+def _pieces(spans: RowSpans, plan: CopyPlan) -> Iterable[bytes]:
+    data = spans.data
+    yield plan.head
+    for lo, hi in zip(plan.starts.tolist(), plan.ends.tolist(), strict=True):
+        yield bytes(data[lo:hi])
+    yield plan.tail
 
 
 def _batched(pieces: Iterable[bytes]) -> Iterable[bytes]:
@@ -151,13 +173,26 @@ def _batched(pieces: Iterable[bytes]) -> Iterable[bytes]:
         yield b"".join(buf)
 
 
-def write_rows(spans: RowSpans, kept: np.ndarray, path: Path) -> str:
-    """Write the rows ``kept`` (sorted record numbers) of ``spans`` to ``path``; the sha256 written."""
+class RangeWriter(Protocol):
+    """Writes a :class:`CopyPlan` of ``source`` into ``out`` elsewhere (e.g. on a Ray cluster)."""
+
+    def __call__(self, plan: CopyPlan, source: Path, out: AtomicFile) -> None: ...
+
+
+def write_rows(spans: RowSpans, kept: np.ndarray, path: Path, writer: RangeWriter | None = None) -> str:
+    """Write the rows ``kept`` (sorted record numbers) of ``spans`` to ``path``; the sha256 written.
+
+    ``writer``: who copies the byte ranges (default: this process, from the mapped input).
+    """
     if spans.kind == "parquet":
         return _write_parquet(spans.path, kept, path)
+    plan = copy_plan(spans, kept)
     with AtomicFile(path) as out:
-        for block in _batched(_pieces(spans, kept)):
-            out.write(block)
+        if writer is None:
+            for block in _batched(_pieces(spans, plan)):
+                out.write(block)
+        else:
+            writer(plan, spans.path, out)
     return out.digest
 
 

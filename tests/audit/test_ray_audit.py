@@ -84,6 +84,23 @@ def spy_remote_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def spy_ray_writes(monkeypatch: pytest.MonkeyPatch, part_bytes: int) -> list[int]:
+    """Counts the parts of each cleaned file the cluster wrote; parts of ``part_bytes``."""
+    import harness.audit.ray_clean as ray_clean
+
+    monkeypatch.setattr(ray_clean, "PART_BYTES", part_bytes)
+    parts: list[int] = []
+    split = ray_clean.split_parts
+
+    def counted(starts: Any, ends: Any, size: int) -> Any:
+        out = split(starts, ends, size)
+        parts.append(len(out))
+        return out
+
+    monkeypatch.setattr(ray_clean, "split_parts", counted)
+    return parts
+
+
 def test_ray_audit_and_clean_equal_the_local_executors(cluster: None, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.audit.scan as scan
@@ -94,8 +111,10 @@ def test_ray_audit_and_clean_equal_the_local_executors(cluster: None, tmp_path: 
     evals = write(eval_rows, tmp_path / "eval.jsonl")
     local = audit_into(tmp_path / "local", train, evals, AuditParams(workers=1))
     searches = spy_remote_searches(monkeypatch)
+    parts = spy_ray_writes(monkeypatch, 4096)
     on_ray = audit_into(tmp_path / "ray", train, evals, AuditParams(executor="ray", workers=2))
     assert on_ray["summary"]["executor"] == "ray"
+    assert len(parts) == 1 and parts[0] > 4  # the cleaned train file, written by the cluster in parts
     assert len(searches) == 2  # the audit's, and the clean's re-audit of the kept rows
     assert comparable(on_ray) == comparable(local)
     counts = local["summary"]["counts"]
@@ -122,6 +141,39 @@ def test_records_loaded_whole_audit_the_same_on_ray(cluster: None, tmp_path: Pat
     on_ray = run_audit(train, params=AuditParams(executor="ray", workers=2), progress=False)
     assert searches and on_ray.findings == local.findings and local.count(check="near_duplicates")
     assert [c.params for c in on_ray.checks] == [c.params for c in local.checks]
+
+
+def test_a_json_array_cleaned_on_ray_is_the_local_bytes(cluster: None, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept runs of elements with their own separators, the array's head and tail, copied by the cluster."""
+    from harness.audit import clean_dataset
+
+    train_rows, eval_rows = planted_sets()
+    train = write(train_rows, tmp_path / "train.json")
+    evals = write(eval_rows, tmp_path / "eval.json")
+    local = clean_dataset(train, evals, out=tmp_path / "local", params=AuditParams(workers=1))
+    parts = spy_ray_writes(monkeypatch, 2048)
+    on_ray = clean_dataset(train, evals, out=tmp_path / "ray", params=AuditParams(executor="ray", workers=2))
+    assert parts and parts[0] > 2 and local.splits["train"].removed
+    assert (tmp_path / "ray" / "train.json").read_bytes() == (tmp_path / "local" / "train.json").read_bytes()
+    assert on_ray.splits == local.splits and sorted(p.name for p in (tmp_path / "ray").iterdir()) == \
+        ["clean.json", "removed.jsonl", "train.json"]
+
+
+def test_a_failed_ray_clean_write_leaves_no_part_or_half_file(cluster: None, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.audit.ray_clean as ray_clean
+    from harness.audit import clean_dataset
+
+    def broken(out: Any, part: Path) -> None:
+        assert part.parent.is_dir() and part.is_file()  # the parts were written before the append
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ray_clean, "_append", broken)
+    train = write(planted_sets()[0], tmp_path / "train.jsonl")
+    with pytest.raises(OSError, match="disk full"):
+        clean_dataset(train, out=tmp_path / "out", params=AuditParams(executor="ray", workers=2))
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_a_malformed_row_is_the_first_bad_line_on_ray(cluster: None, tmp_path: Path,
