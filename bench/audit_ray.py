@@ -11,6 +11,7 @@ by the audit, one CPU per worker). Per run: ``wall_s`` (imports excluded),
 ``driver_peak_rss_gib`` (the audit process alone: ``ru_maxrss``),
 ``tree_peak_rss_gib`` (the process and every descendant, Ray's own processes
 and workers included, sampled every 20 ms) and the load average before it.
+``check_s``: each check's seconds (``audit.json``'s ``checks``).
 ``identical``: the same findings and the same cleaned train file. On one small
 machine Ray is slower (its processes and the object store cost time and
 memory); the point is the cluster path, whose driver holds no signatures.
@@ -45,6 +46,7 @@ cleaned = hashlib.sha256(open(out + "/clean/train.jsonl", "rb").read()).hexdiges
 print(json.dumps({"wall_s": done - imported, "digest": hashlib.sha256(findings.encode()).hexdigest(),
                   "clean_sha256": cleaned, "counts": report["summary"]["counts"],
                   "stages": report["summary"]["stages"], "executor": report["summary"]["executor"],
+                  "check_s": {c["check"]: c["seconds"] for c in report["checks"]},
                   "driver_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
@@ -57,7 +59,8 @@ def _audit(train: Path, evals: Path, mmlu: Path, out: Path, workers: int, execut
             "process_s": round(process_s, 3),
             "driver_peak_rss_gib": round(report["driver_peak_rss"] / 2**30, 3),
             "tree_peak_rss_gib": round(peak / 2**30, 3), "load_avg_1m_before": round(load, 2),
-            "stages": report["stages"], "findings": report["counts"], "digest": report["digest"],
+            "stages": report["stages"], "check_s": report["check_s"], "findings": report["counts"],
+            "digest": report["digest"],
             "clean_sha256": report["clean_sha256"]}
 
 
