@@ -73,9 +73,11 @@ def audit_files(
     """
     if clean is not None:
         destination(clean.folder, train, eval, clean.policy, clean.force)
-    # JSONL is indexed, not loaded: the audit's workers parse it in chunks (other formats load whole).
-    train_records = open_records(train, data_format)
-    eval_records = open_records(eval, data_format) if eval is not None else None
+    # JSONL is indexed, not loaded: the audit's workers parse it in chunks (other formats load whole,
+    # but for Parquet on Ray: the actors read their row groups).
+    tables = params.executor == "ray"
+    train_records = open_records(train, data_format, tables=tables)
+    eval_records = open_records(eval, data_format, tables=tables) if eval is not None else None
     docs = {name: load_benchmark(name, path) for name, path in (benchmarks or {}).items()}
     scans = AuditCache()  # the clean's re-audits of the kept rows reuse this audit's scans
     result = run_audit(

@@ -180,7 +180,12 @@ class RecordFile(Sequence[Record]):
         return {**self.__dict__, "_cache": {}, "_last_miss": -(2 * READ_AHEAD)}
 
 
-def open_records(path: str | Path, fmt: str = "auto") -> Sequence[Record]:
-    """A JSONL file's records on demand (:class:`RecordFile`); any other format loaded whole."""
+def open_records(path: str | Path, fmt: str = "auto", *, tables: bool = False) -> Sequence[Record]:
+    """A JSONL file's records on demand (:class:`RecordFile`), and with ``tables`` a Parquet file's
+    (:class:`harness.data.parquet_file.ParquetRecords`); any other format loaded whole."""
     _, kind = check_path(path)
+    if kind == "parquet" and tables:
+        from harness.data.parquet_file import ParquetRecords  # it imports this module
+
+        return ParquetRecords.open(path, fmt)
     return RecordFile.open(path, fmt) if kind == "jsonl" else load_records(path, fmt)

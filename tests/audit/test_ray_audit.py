@@ -160,6 +160,26 @@ def test_a_json_array_cleaned_on_ray_is_the_local_bytes(cluster: None, tmp_path:
         ["clean.json", "removed.jsonl", "train.json"]
 
 
+def test_a_parquet_file_is_read_by_the_actors_and_audits_and_cleans_the_same(
+        cluster: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.audit.scan as scan
+    import harness.data.loaders as loaders
+
+    monkeypatch.setattr(scan, "CHUNK_ROWS", 16)
+    train_rows, eval_rows = planted_sets()
+    train = write(train_rows, tmp_path / "train.parquet")
+    evals = write(eval_rows, tmp_path / "eval.parquet")
+    local = audit_into(tmp_path / "local", train, evals, AuditParams(workers=1))
+
+    def not_loaded(path: Path) -> Any:
+        raise AssertionError(f"the driver loaded {path} whole")
+
+    monkeypatch.setattr(loaders, "_table_rows", not_loaded)
+    on_ray = audit_into(tmp_path / "ray", train, evals, AuditParams(executor="ray", workers=2))
+    assert comparable(on_ray) == comparable(local) and local["summary"]["counts"].get("near_duplicates")
+    assert clean_files(tmp_path / "ray") == clean_files(tmp_path / "local")
+
+
 def test_a_failed_ray_clean_write_leaves_no_part_or_half_file(cluster: None, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.audit.ray_clean as ray_clean
