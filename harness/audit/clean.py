@@ -34,7 +34,7 @@ from harness.audit.reuse import AuditCache
 from harness.data.loaders import load_records
 from harness.data.record import Record
 from harness.data.record_file import RecordFile
-from harness.data.spans import RowSpans, jsonl_spans, row_spans
+from harness.data.spans import KINDS, RowSpans, jsonl_spans, row_spans
 from harness.io import sha256_file
 from harness.results import AuditResult, Split
 
@@ -243,8 +243,9 @@ def _removed_lines(total: Plan, records: Mapping[Split, Mapping[int, Record]],
 
 def _spans(path: Path, records: Sequence[Record]) -> RowSpans:
     """Where each record lies in ``path``: a whole JSONL file's index says it already."""
-    if isinstance(records, RecordFile) and Path(records.path).resolve() == path.resolve() and \
-            np.array_equal(records.indices, np.arange(len(records))):
+    if isinstance(records, RecordFile) and KINDS.get(path.suffix.lower()) == "jsonl" and \
+            Path(records.path).resolve() == path.resolve() and \
+            np.array_equal(records.indices, np.arange(len(records))):  # (a ParquetRecords has no lines)
         return jsonl_spans(path, records.starts, records.ends, records.lines)
     return row_spans(path, len(records))
 
