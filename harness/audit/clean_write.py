@@ -120,10 +120,6 @@ class CopyPlan:
     ends: np.ndarray  # int64, exclusive
     tail: bytes
 
-    @property
-    def size(self) -> int:
-        return len(self.head) + int((self.ends - self.starts).sum()) + len(self.tail)
-
 
 def _runs(kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Firsts and lasts (inclusive) of the maximal runs of consecutive kept record numbers."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from harness.audit.clean_write import copy_plan
+from harness.audit.clean_write import copy_plan, prepare_folder
 from harness.audit.ray_clean import split_parts
 from harness.data.spans import RowSpans
 
@@ -41,3 +43,11 @@ def test_a_plan_with_no_row_kept_is_the_empty_file() -> None:
     csv = RowSpans("csv", __file__, b"a\n1\n", n[:1] + 2, n[:1] + 4, np.array([2]), head=b"a\n",
                    empty=b"a\n")  # type: ignore[arg-type]
     assert copy_plan(csv, np.zeros(0, np.int64)).head == b"a\n"
+
+
+def test_a_killed_ray_clean_s_part_folder_is_cleared_by_the_next_clean(tmp_path: Path) -> None:
+    parts = tmp_path / ".train.jsonl.k3j_x9.tmp"
+    parts.mkdir()
+    (parts / "00000000").write_bytes(b"{}\n")
+    prepare_folder(tmp_path, force=False)  # no refusal: nothing but a killed clean's leftovers
+    assert list(tmp_path.iterdir()) == []
