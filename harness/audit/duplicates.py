@@ -34,13 +34,13 @@ def exact_duplicates(data: SplitData, params: AuditParams) -> list[Finding]:
     texts = data.texts["record"]
     findings = []
     for cluster in clusters(data.scans["record"].keys):
-        members = [member(data.split, data.index(p), texts[p]) for p in cluster]
+        members = [member(data.split, data.index(p), texts[p]) for p in cluster[:params.max_members]]
         findings.append(Finding(
             check=CHECK, severity="warning",
             message=f"{len(cluster)} {data.split} rows are identical after normalization "
-                    f"(rows {', '.join(str(m['index']) for m in members[:5])}"
-                    f"{', ...' if len(members) > 5 else ''})",
+                    f"(rows {', '.join(str(data.index(p)) for p in cluster[:5])}"
+                    f"{', ...' if len(cluster) > 5 else ''})",
             refs=[data.ref(p) for p in cluster],
             details={"split": data.split, "size": len(cluster), "normalization": NORMALIZATION,
-                     **capped("members", members, params.max_members)}))
+                     **capped("members", members, params.max_members, len(cluster))}))
     return findings

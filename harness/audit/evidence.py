@@ -25,11 +25,13 @@ def member(split: Split, index: int, text: str, **extra: Any) -> dict[str, Any]:
     return {"split": split, "index": int(index), "text": snippet(text), **extra}
 
 
-def capped(key: str, items: list[Any], cap: int) -> dict[str, Any]:
-    """``{key: items[:cap]}`` plus ``{key}_left_out`` when some were cut."""
+def capped(key: str, items: list[Any], cap: int, total: int | None = None) -> dict[str, Any]:
+    """``{key: items[:cap]}`` plus ``{key}_left_out`` when some were cut (``total``: how many there
+    were, when only the first ``cap`` were made: a member's text is a file row parsed again)."""
     out: dict[str, Any] = {key: items[:cap]}
-    if len(items) > cap:
-        out[f"{key}_left_out"] = len(items) - cap
+    total = len(items) if total is None else total
+    if total > cap:
+        out[f"{key}_left_out"] = total - cap
     return out
 
 

@@ -71,7 +71,7 @@ def _cluster_finding(data: SplitData, cluster: list[int], edges: dict[tuple[int,
     positions = sorted({c for rep in cluster for c in copies.get(rep, [rep])})
     inside = [(a, b, j) for (a, b), j in edges.items()]
     values = [j for _, _, j in inside]
-    members = [member(data.split, data.index(p), texts[p]) for p in positions]
+    members = [member(data.split, data.index(p), texts[p]) for p in positions[:params.max_members]]
     pairs = [{"a": data.index(a), "b": data.index(b), "jaccard": round(j, 4)}
              for a, b, j in sorted(inside, key=lambda e: -e[2])]
     return Finding(
@@ -80,7 +80,8 @@ def _cluster_finding(data: SplitData, cluster: list[int], edges: dict[tuple[int,
                 f"(Jaccard {min(values):.2f}-{max(values):.2f})",
         refs=[data.ref(p) for p in positions],
         details={"split": data.split, "size": len(positions), "jaccard": round(min(values), 4),
-                 "jaccard_max": round(max(values), 4), **capped("members", members, params.max_members),
+                 "jaccard_max": round(max(values), 4),
+                 **capped("members", members, params.max_members, len(positions)),
                  **capped("pairs", pairs, params.max_members)})
 
 

@@ -73,3 +73,13 @@ def test_threshold_is_a_parameter(alpaca_pairs: list[tuple[str, str]], records_o
                       progress=False)
     assert not findings(strict, "near_duplicates")
     assert [refs(f) for f in findings(loose, "near_duplicates")] == [[("train", 0), ("train", 30)]]
+
+
+def test_a_large_cluster_lists_max_members_and_counts_the_rest(alpaca_pairs: list[tuple[str, str]],
+                                                               records_of: Callable) -> None:
+    pairs = list(alpaca_pairs[:20]) + [alpaca_pairs[3]] * 9  # a cluster of 10 rows: 3 and 20..28
+    result = run_audit(records_of(pairs), params=AuditParams(workers=1, max_members=4), progress=False)
+    (cluster,) = findings(result, "exact_duplicates")
+    assert [m["index"] for m in cluster.details["members"]] == [3, 20, 21, 22]
+    assert cluster.details["members_left_out"] == 6 and len(cluster.refs) == 10
+    assert "rows 3, 20, 21, 22, 23, ..." in cluster.message
