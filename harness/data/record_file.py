@@ -1,14 +1,14 @@
 """A JSONL dataset as a sequence of records parsed on demand, from an index of where each line lies.
 
-``open_records(path)`` indexes a ``.jsonl``/``.ndjson`` file in one pass over
-its bytes (no JSON parsing): the byte span and line number of every record
-(blank lines skipped, as :func:`harness.data.loaders.iter_records` skips
-them). ``RecordFile[i]`` parses one record, ``RecordFile[lo:hi]`` a run of
-them from one read, so a large file is streamed through the audit in chunks
-(in worker processes) and only a few rows it reports on are parsed again;
-memory per row is the index (24 bytes), not the record. Records, indices,
-line numbers and errors are exactly the loader's. Other formats are loaded
-whole (:func:`harness.data.loaders.load_records`).
+:meth:`RecordFile.open` (what :func:`harness.data.open_records` returns for a
+``.jsonl``/``.ndjson`` file) indexes it in one pass over its bytes (no JSON
+parsing): the byte span and line number of every record (blank lines skipped,
+as :func:`harness.data.loaders.iter_records` skips them). ``RecordFile[i]``
+parses one record, ``RecordFile[lo:hi]`` a run of them from one read, so a
+large file is streamed through the audit in chunks (in worker processes) and
+only a few rows it reports on are parsed again; memory per row is the index
+(24 bytes), not the record. Records, indices, line numbers and errors are
+exactly the loader's.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import overload
 import numpy as np
 
 from harness.data.formats import require_format
-from harness.data.loaders import check_path, decode_line, detect, load_records, make_record, parse_json
+from harness.data.loaders import check_path, decode_line, detect, make_record, parse_json
 from harness.data.record import Record
 from harness.errors import DataError
 
@@ -178,14 +178,3 @@ class RecordFile(Sequence[Record]):
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "_cache": {}, "_last_miss": -(2 * READ_AHEAD)}
-
-
-def open_records(path: str | Path, fmt: str = "auto", *, tables: bool = False) -> Sequence[Record]:
-    """A JSONL file's records on demand (:class:`RecordFile`), and with ``tables`` a Parquet file's
-    (:class:`harness.data.parquet_file.ParquetRecords`); any other format loaded whole."""
-    _, kind = check_path(path)
-    if kind == "parquet" and tables:
-        from harness.data.parquet_file import ParquetRecords  # it imports this module
-
-        return ParquetRecords.open(path, fmt)
-    return RecordFile.open(path, fmt) if kind == "jsonl" else load_records(path, fmt)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
 from harness.audit import AuditParams, run_audit
-from harness.data.record_file import open_records
+from harness.data.opening import open_records
 run_audit(open_records(sys.argv[1]), params=AuditParams(workers=2), progress=False)
 """
 
