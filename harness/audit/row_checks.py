@@ -5,7 +5,8 @@ audit's ``check_params`` for it); the run is recorded with those params plus
 any statistics the check returned, per split. Checks that judge each row alone
 (``scope="row"``) ran in the scan workers already (:func:`chunked_checks`,
 :mod:`harness.audit.chunk_checks`); their hits are only turned into findings
-here. A hit becomes one finding
+here. So did the row phase of a set check that has one: its hits are handed
+to the set function's rows (``Rows.row_phase``). A hit becomes one finding
 (``"<split> row <index>: <message>"``, the row's response and prompt as
 ``members``, the field in ``details["field"]``); beyond
 ``max_findings_per_check`` per split the rest are grouped into one finding

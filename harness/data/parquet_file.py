@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.data.formats import require_format
-from harness.data.loaders import check_path, detect, make_record
+from harness.data.loaders import detect, make_record
 from harness.data.record import Record
-from harness.data.record_file import RecordFile
+from harness.data.record_file import RecordFile, checked_path
 from harness.errors import DataError
 
 
@@ -50,11 +49,7 @@ class ParquetRecords(RecordFile):
 
     @classmethod
     def open(cls, path: str | Path, fmt: str = "auto") -> ParquetRecords:
-        p, kind = check_path(path)
-        if kind != "parquet":
-            raise DataError("not a Parquet file", path=p)
-        if fmt != "auto":
-            require_format(fmt, str(p))
+        p = checked_path(path, fmt, "parquet", "Parquet")
         meta = _footer(p)
         rows = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)], np.int64)
         if not rows.sum():

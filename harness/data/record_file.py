@@ -71,6 +71,16 @@ def _line_index(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts[keep], ends[keep], numbers[keep]
 
 
+def checked_path(path: str | Path, fmt: str, kind: str, name: str) -> Path:
+    """``path`` when it is a file of ``kind`` and ``fmt`` is a known format (else a DataError)."""
+    p, found = check_path(path)
+    if found != kind:
+        raise DataError(f"not a {name} file", path=p)
+    if fmt != "auto":
+        require_format(fmt, str(p))
+    return p
+
+
 class RecordFile(Sequence[Record]):
     """The records of one JSONL file, by index; ``starts``/``ends`` are each record's line's bytes."""
 
@@ -86,11 +96,7 @@ class RecordFile(Sequence[Record]):
 
     @classmethod
     def open(cls, path: str | Path, fmt: str = "auto") -> RecordFile:
-        p, kind = check_path(path)
-        if kind != "jsonl":
-            raise DataError("not a JSONL file", path=p)
-        if fmt != "auto":
-            require_format(fmt, str(p))
+        p = checked_path(path, fmt, "jsonl", "JSONL")
         starts, ends, lines = _line_index(p)
         if not len(starts):
             raise DataError("no records (empty file)", path=p)
