@@ -24,6 +24,7 @@ import numpy as np
 from harness.data.formats import require_format
 from harness.data.loaders import check_path, decode_line, detect, make_record, parse_json
 from harness.data.record import Record
+from harness.data.spans import newline_positions
 from harness.errors import DataError
 
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads runs
@@ -35,7 +36,6 @@ _ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())  # what str.stri
 _MAYBE_BLANK = np.zeros(256, dtype=bool)  # first bytes of a line that may be blank: space, non-ASCII
 _MAYBE_BLANK[list(_ASCII_SPACE)] = True
 _MAYBE_BLANK[0x80:] = True
-_BLOCK = 1 << 26  # bytes per vectorized pass
 
 
 def _blank(raw: bytes, first: bool) -> bool:
@@ -56,8 +56,7 @@ def _line_index(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return empty, empty, empty
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
         data = np.frombuffer(raw, dtype=np.uint8)
-        newlines = np.concatenate([np.flatnonzero(data[lo:lo + _BLOCK] == 0x0A) + lo
-                                   for lo in range(0, len(data), _BLOCK)]).astype(np.int64)
+        newlines = newline_positions(data)
         starts = np.concatenate(([0], newlines + 1))
         ends = np.concatenate((newlines + 1, [len(data)]))
         numbers = np.arange(1, len(starts) + 1, dtype=np.int64)

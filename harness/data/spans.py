@@ -109,17 +109,21 @@ def _table(values: bytes) -> np.ndarray:
     return out
 
 
-_NEWLINE = _table(b"\n")
+def newline_positions(data: np.ndarray) -> np.ndarray:
+    """Sorted byte offsets of the line feeds in ``data`` (a file's bytes as uint8), a block at a time
+    (one comparison per byte: faster than the table look-up :func:`_where` needs for byte sets)."""
+    parts = [np.flatnonzero(data[lo:lo + BLOCK] == 0x0A) + lo for lo in range(0, len(data), BLOCK)]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def _line_numbers(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.searchsorted(_where(data, _NEWLINE), starts, side="left").astype(np.int64) + 1
+    return np.searchsorted(newline_positions(data), starts, side="left").astype(np.int64) + 1
 
 
 def _jsonl(path: Path, raw: bytes | mmap.mmap) -> RowSpans:
     data = np.frombuffer(raw, dtype=np.uint8)
     bom = 3 if raw[:3] == codecs.BOM_UTF8 else 0
-    newlines = _where(data, _NEWLINE)
+    newlines = newline_positions(data)
     starts = np.concatenate(([bom], newlines + 1)).astype(np.int64)
     ends = np.concatenate((newlines + 1, [len(data)])).astype(np.int64)
     keep = ends > starts
