@@ -298,7 +298,7 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     rows: dict[Split, Sequence[Record]] = {"train": train_records or load_records(paths["train"], fmt)}
     if "eval" in paths:
         rows["eval"] = eval_records or load_records(paths["eval"], fmt)
-    spans: dict[Split, RowSpans | None] = {s: _spans(p, rows[s]) for s, p in paths.items()}
+    spans: dict[Split, RowSpans] = {s: _spans(p, rows[s]) for s, p in paths.items()}
     auditor = _Auditor(benchmarks, params, tokenizer, progress, cache)
     first = audit or auditor(rows["train"], rows.get("eval"))
     total, audits, left = _converge(first, auditor, rows["train"], rows.get("eval"), policy)
@@ -312,9 +312,7 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
         gone = total.dropped(split)
         kept = np.setdiff1d(np.arange(len(rows[split]), dtype=np.int64),
                             np.fromiter(gone, dtype=np.int64, count=len(gone)))
-        rowspans = spans[split]
-        assert rowspans is not None  # every split has its spans
-        digest = write_rows(rowspans, kept, written[split], writer) if split in written else None
+        digest = write_rows(spans[split], kept, written[split], writer) if split in written else None
         splits[split] = SplitClean(input=str(path), sha256_in=sha256_file(path), rows_in=len(rows[split]),
                                    rows_out=len(kept), removed=len(gone),
                                    output=written[split].name if split in written else None,

@@ -161,10 +161,14 @@ def reasons(text: str, prose_words: int, vocabulary: _Vocabulary | None = None) 
     ``ends_mid_word`` (neither the lone-letter nor the fragment rule)."""
     before, fragment, after = _split_reasons(text, prose_words)
     if vocabulary is None:
-        before = [r for r in before if r != "ends_mid_word"]
-    elif fragment is not None and vocabulary.partial(fragment):
-        before.append("ends_mid_word")
-    return before + after
+        return [r for r in before if r != "ends_mid_word"] + after
+    return _joined(before, fragment, after, vocabulary)
+
+
+def _joined(before: list[str], fragment: str | None, after: list[str], vocabulary: _Vocabulary) -> list[str]:
+    """The reasons in order, ``ends_mid_word`` among them when the vocabulary calls ``fragment`` one."""
+    return [*before, *(["ends_mid_word"] if fragment is not None and vocabulary.partial(fragment) else []),
+            *after]
 
 
 class _Vocabulary:
@@ -245,8 +249,7 @@ def cut_off_response(rows: Rows, params: Mapping[str, Any]) -> list[Hit]:
     hits = []
     for row in rows.row_phase(_cut_off_rows, params):
         d = row.details
-        fragment = d["fragment"] is not None and vocabulary.partial(d["fragment"])
-        why = [*d["before"], *(["ends_mid_word"] if fragment else []), *d["after"]]
+        why = _joined(d["before"], d["fragment"], d["after"], vocabulary)
         details: dict[str, Any] = {}
         if d["tokens"] is not None:
             why.append("at_token_limit")
