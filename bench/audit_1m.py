@@ -16,9 +16,9 @@ audit.html written, and ``--write-clean`` when the CLI offers it). Per run:
 ``wall_s`` from the call to the written report (imports excluded; ``process_s``
 includes them), ``cpu_s`` (user + system of the process and its workers),
 ``peak_rss_gib`` (the peak of the summed RSS of the process and its workers,
-sampled every 20 ms; forked workers count the pages they share with the
-parent again), ``peak_pss_gib`` (the same with shared pages split between
-their sharers, every 0.2 s: the memory really used) and the machine's
+sampled every 50 ms, the worker list refreshed every second; forked workers
+count the pages they share with the parent again), ``peak_pss_gib`` (the same with shared pages split between
+their sharers, every 2 s: the memory really used) and the machine's
 1-minute load average before the run.
 
 ``ours_s``/``peak_rss_gib``: the largest size with the most workers.

@@ -11,7 +11,7 @@ plus ``realdata/mmlu/test``. Each audit is ``harness audit TRAIN --eval EVAL
 by the audit, one CPU per worker). Per run: ``wall_s`` (imports excluded),
 ``driver_peak_rss_gib`` (the audit process alone: ``ru_maxrss``),
 ``tree_peak_rss_gib`` (the process and every descendant, Ray's own processes
-and workers included, sampled every 20 ms) and the load average before it.
+and workers included, sampled every 50 ms) and the load average before it.
 ``check_s``: each check's seconds (``audit.json``'s ``checks``).
 ``identical``: the same findings and the same cleaned train file. On one small
 machine Ray is slower (its processes and the object store cost time and
