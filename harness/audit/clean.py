@@ -28,6 +28,7 @@ from harness.audit.clean_plan import Plan, Removal, plan
 from harness.audit.clean_policy import CleanPolicy
 from harness.audit.clean_write import RangeWriter, prepare_folder, write_lines, write_rows
 from harness.audit.executors import resolve_workers
+from harness.audit.gc_pause import gc_paused
 from harness.audit.lsh import jaccard, shingle_sets
 from harness.audit.params import AuditParams
 from harness.audit.reuse import AuditCache
@@ -278,6 +279,7 @@ def destination(out: str | Path, train: str | Path, eval: str | Path | None, pol
     return written
 
 
+@gc_paused()
 def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str | Path, fmt: str = "auto",
                   benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None = None,
                   params: AuditParams | None = None, policy: CleanPolicy | None = None,
@@ -310,8 +312,9 @@ def clean_dataset(train: str | Path, eval: str | Path | None = None, *, out: str
     splits = {}
     for split, path in paths.items():
         gone = total.dropped(split)
-        kept = np.setdiff1d(np.arange(len(rows[split]), dtype=np.int64),
-                            np.fromiter(gone, dtype=np.int64, count=len(gone)))
+        keep = np.ones(len(rows[split]), dtype=bool)  # a mask: setdiff1d sorts a million rows
+        keep[np.fromiter(gone, dtype=np.int64, count=len(gone))] = False
+        kept = np.flatnonzero(keep)
         digest = write_rows(spans[split], kept, written[split], writer) if split in written else None
         splits[split] = SplitClean(input=str(path), sha256_in=sha256_file(path), rows_in=len(rows[split]),
                                    rows_out=len(kept), removed=len(gone),

@@ -20,6 +20,7 @@ from harness.audit.contamination import BenchIndex, build_bench_index, contamina
 from harness.audit.duplicates import NORMALIZATION, exact_duplicates
 from harness.audit.evidence import CheckTimer
 from harness.audit.executors import RowJob, resolve_workers, run_rows
+from harness.audit.gc_pause import gc_paused
 from harness.audit.inputs import check_inputs
 from harness.audit.leakage import leakage, min_words
 from harness.audit.lsh import band_table, lsh_params
@@ -103,6 +104,7 @@ def _scan_all(train: Sequence[Record], eval: Sequence[Record] | None,
     return benches, ev, indexes, tables, tr
 
 
+@gc_paused()
 def run_audit(train: Sequence[Record], eval: Sequence[Record] | None = None, *,
               benchmarks: Mapping[str, Sequence[BenchmarkDoc]] | None = None,
               params: AuditParams | None = None, tokenizer: Any = None,
