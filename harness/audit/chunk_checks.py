@@ -13,7 +13,6 @@ value is the first chunk's.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +68,7 @@ def run_on_chunk(checks: Sequence[tuple[AuditCheck, dict[str, Any]]], split: Any
                 if not 0 <= int(hit.pos) < len(rows):
                     raise HarnessError(f"audit check {check.name!r} flagged position {hit.pos}, outside "
                                        f"the {len(rows)} rows it was given")
-                hit = dataclasses.replace(hit, pos=int(hit.pos) + offset)
+                hit = hit.at(int(hit.pos) + offset)
             moved.append(hit)
         out[check.name] = ChunkResult(moved, [stats] if stats else [])
     return out

@@ -12,7 +12,6 @@ Per-row checks (``scope="row"``) report their hits but not statistics then.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +128,7 @@ def _checks(result: ChunkResult, pos: np.ndarray, split: str, kept: set[int]) ->
     for hit in result.hits:
         if isinstance(hit, Hit):
             if inside[k]:
-                hits.append(dataclasses.replace(hit, pos=int(found[k])))
+                hits.append(hit.at(int(found[k])))
             k += 1
         elif any(r.split != split or r.index in kept for r in hit.refs):
             hits.append(hit)
