@@ -90,6 +90,24 @@ def test_refusal_counts_its_phrases(rows: Rows, original: list[Record]) -> None:
     assert phrases["as an AI language model"] == 1 and phrases["I'm sorry, but"] == 1
 
 
+def test_refusal_phrases_start_a_word_as_the_lookbehind_said() -> None:
+    """The phrases are searched literal first, the character before tested by hand: the same rows as
+    the patterns behind ``(?<![\\w'])``, on matches inside words, after apostrophes and overlapping."""
+    import re
+
+    from harness.audit.defects import refusals
+
+    texts = ["As an AI language model, I can.", "has an ai model", "vas an ai model; as an ai model",
+             "l'as an ai model", "_i am an ai", "é i am an ai", "ii am an ai model", "xi'm sorry, but no",
+             "i'm sorry, but", "Unfortunately, I", "funfortunately, i", "a i cannot help", "ci cannot help",
+             "3as a language model", "(as a language model)", "i apologise, but i apologize, but",
+             "as an as an ai", "\u00e9as an ai", "as an  ai", ""]
+    for text in texts:
+        old = [name for name, rx in refusals._ANYWHERE if re.search(r"(?<![\w'])" + rx, text.lower())] + \
+            [name for name, rx in refusals._OPENING if re.search(r"(?<![\w'])" + rx, text.lower()[:200])]
+        assert refusals.phrases(text, 200) == old, text
+
+
 def test_control_characters(rows: Rows, original: list[Record]) -> None:
     assert flagged("control_characters", rows) == set()
     base = original[30]

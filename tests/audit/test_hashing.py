@@ -78,3 +78,16 @@ def test_chunk_word_stream_equals_per_text(alpaca_pairs: list[tuple[str, str]]) 
         assert np.array_equal(batch.grams(n, short_whole=True)[0], per_text.grams(n, short_whole=True)[0])
     assert batch.word_counts.tolist() == [len(word_form(t).split()) for t in texts]
     assert word_form("with\x00nul inside") == "with nul inside"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=40), min_size=1, max_size=6))
+def test_chunk_streams_tokenize_as_the_per_text_forms_on_any_unicode(texts: list[str]) -> None:
+    """The word stream blanks non-ASCII non-word characters one by one instead of a regex pass per
+    text: the same tokens, on any text (combining marks, NBSP, ß, ﬁ, digits that are no letters, NUL)."""
+    texts = [*texts, "Straße ﬁne\u00a0x\u2028y\u0307z’s “q” ＡＢ_c\x00d ٣٤ Ⅻ ½"]
+    words = GramBatch.from_bytes(word_stream(texts), len(texts))
+    per_text = GramBatch.build([word_form(t) for t in texts])
+    assert np.array_equal(words.grams(1)[0], per_text.grams(1)[0])
+    assert words.word_counts.tolist() == per_text.word_counts.tolist()
+    assert exact_keys(texts).tolist() == [exact_key(t) for t in texts]

@@ -46,17 +46,30 @@ _ANY_NEEDS = ("AI", " ai ", "anguage model", "rtificial intelligence", "rtificia
               "ext based", "GPT", "don't have", "do not have")
 _OPEN_NEEDS = ("sorry", "Sorry", "pologi", "annot", "an't", "an not", "unable", "Unable", "not able", "won't",
                "Won't", "ill not", "nfortunately")
-_WORD_START = r"(?<![\w'])"
-_COMPILED = [(name, re.compile(_WORD_START + rx)) for name, rx in _ANYWHERE]
-_OPENERS = [(name, re.compile(_WORD_START + rx)) for name, rx in _OPENING]
+# Each phrase starts a word: not after a word character or an apostrophe. The pattern itself starts
+# with its literal, and the character before a match is tested here: a leading lookbehind keeps
+# ``re`` from skipping ahead to the literal, which made each search 10-15x slower.
+_COMPILED = [(name, re.compile(rx)) for name, rx in _ANYWHERE]
+_OPENERS = [(name, re.compile(rx)) for name, rx in _OPENING]
+
+
+def _at_word_start(rx: re.Pattern[str], text: str) -> bool:
+    """``text`` holds a match of ``rx`` that starts a word (what ``(?<![\\w'])`` before ``rx`` finds)."""
+    m = rx.search(text)
+    while m is not None:
+        at = m.start()
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_'"):  # ``\\w`` is isalnum() or _
+            return True
+        m = rx.search(text, at + 1)
+    return False
 
 
 def phrases(text: str, opening_chars: int) -> list[str]:
     """The boilerplate phrases ``text`` uses (names from this module's lists)."""
     low = text.lower()
     head = low[:opening_chars]
-    return [name for name, rx in _COMPILED if rx.search(low)] + \
-        [name for name, rx in _OPENERS if rx.search(head)]
+    return [name for name, rx in _COMPILED if _at_word_start(rx, low)] + \
+        [name for name, rx in _OPENERS if _at_word_start(rx, head)]
 
 
 @audit_check("refusal", severity="warning", flagged_as="refuse or carry generator boilerplate",

@@ -68,6 +68,14 @@ def _prose_lines(text: str, min_line_words: int) -> str:
         if "\n" in text else text
 
 
+def _distinct(lines: list[str]) -> bool:
+    """No two non-blank lines are equal once stripped. Then neither are the prose's (a subset of the
+    lines, when no code fence is cut out), its paragraphs (two equal ones begin with equal stripped
+    lines), nor its lines: every line statistic is 0 without computing it."""
+    kept = [s for s in map(str.strip, lines) if s]
+    return len(set(kept)) == len(kept)
+
+
 def _line_hits(texts: list[str], params: Mapping[str, Any]) -> dict[int, dict[str, float]]:
     out = {}
     for pos, text in enumerate(texts):
@@ -76,6 +84,8 @@ def _line_hits(texts: list[str], params: Mapping[str, Any]) -> dict[int, dict[st
         lines = text.split("\n")
         if len(set(lines)) == len(lines) and "\n\n" not in text:
             continue  # no line repeats (and no paragraphs to repeat): every line statistic is 0
+        if "```" not in text and "~~~" not in text and _distinct(lines):
+            continue  # the same, through blank lines: a repeated paragraph repeats its first line
         prose = _prose_lines(text, params["min_line_words"])
         if prose.count("\n") + 1 < params["min_lines"]:
             continue
