@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.audit import AuditParams, CleanPolicy, clean_dataset, load_benchmark, run_audit
 from harness.audit.clean import destination
+from harness.audit.gc_pause import gc_paused
 from harness.audit.reuse import AuditCache
 from harness.config import ReviewConfig
 from harness.data import open_records
@@ -130,6 +131,7 @@ def review_records(train: Sequence[Record], audit: AuditResult, review: Review, 
     return audit.model_copy(update={"findings": [*audit.findings, *findings], "checks": [*audit.checks, run]})
 
 
+@gc_paused()  # the audit's objects are still alive: full collections walked them through the render
 def write_audit(result: AuditResult, out: Path, *, title: str) -> tuple[Path, Path]:
     """Write ``out/audit.json`` and ``out/audit.html`` (each atomically); returns both paths."""
     json_path = write_json(result, out / AUDIT_JSON)

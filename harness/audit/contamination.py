@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,11 +100,26 @@ def _bench_grams(units: list[tuple[int, bytes, bool]], params: AuditParams) -> t
     return np.concatenate(hashes), np.concatenate(owners)
 
 
-def build_bench_index(name: str, docs: Sequence[BenchmarkDoc], params: AuditParams) -> BenchIndex:
-    hashes, owners_ = _bench_grams(_units(docs), params)
+def _gram_index(docs: Sequence[BenchmarkDoc], params: AuditParams) -> GramIndex:
+    hashes, owners = _bench_grams(_units(docs), params)
     lengths = sorted({params.ngram, min(params.benchmark_part_words, params.ngram)})
-    grams = GramIndex.build(hashes, owners_, len(docs), lengths,
-                            max_share=params.boilerplate_share, min_docs=params.boilerplate_min_rows)
+    return GramIndex.build(hashes, owners, len(docs), lengths,
+                           max_share=params.boilerplate_share, min_docs=params.boilerplate_min_rows)
+
+
+def build_bench_index(name: str, docs: Sequence[BenchmarkDoc], params: AuditParams) -> BenchIndex:
+    # The gram index (numpy sorts, which let go of the GIL) on a thread beside the exact keys: the
+    # scans wait for both while the second core idles.
+    with ThreadPoolExecutor(1, thread_name_prefix="bench-index") as pool:
+        grams_job = pool.submit(_gram_index, docs, params)
+        exact = _exact_keys(docs, params)
+        grams = grams_job.result()
+    return BenchIndex(name, docs, grams, *exact)
+
+
+def _exact_keys(docs: Sequence[BenchmarkDoc],
+                params: AuditParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted exact keys of each document and question of enough words, with their doc and kind."""
     texts, owners, kinds = [], [], []
     for i, d in enumerate(docs):
         question = d.parts[0] if d.parts and d.parts[0] != d.text else None
@@ -119,8 +135,7 @@ def build_bench_index(name: str, docs: Sequence[BenchmarkDoc], params: AuditPara
     owners = [owners[i] for i in long_enough]
     kinds = [kinds[i] for i in long_enough]
     order = np.argsort(keys, kind="stable")
-    return BenchIndex(name, docs, grams, keys[order],
-                      np.array(owners, dtype=np.int64)[order], np.array(kinds)[order])
+    return keys[order], np.array(owners, dtype=np.int64)[order], np.array(kinds)[order]
 
 
 Matches = dict[tuple[int, int], dict[str, Any]]  # (row, doc) -> evidence

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -67,16 +68,26 @@ def _scan(split: Split, records: Sequence[Record], probes: dict[str, dict[str, G
 
 def _eval_indexes(scanned: Scanned,
                   params: AuditParams) -> tuple[dict[str, GramIndex], dict[str, GramIndex]]:
-    """Per field: the eval rows' n-gram index, and the eligible eval rows' LSH band keys."""
-    grams_out, bands_out = {}, {}
-    for f in FIELDS:
+    """Per field: the eval rows' n-gram index, and the eligible eval rows' LSH band keys.
+
+    The six indexes are built on two threads: their sorts and gathers are numpy's, which lets go of
+    the GIL, and the train scan waits for them while the second core idles (2.5 s at 50k eval rows).
+    """
+    def grams(f: str) -> GramIndex:
         scan = scanned.data.scans[f]
-        assert scan.grams is not None and scan.bands is not None
-        grams_out[f] = GramIndex.build(scan.grams[0], scan.grams[1], scanned.data.size, (params.ngram,),
-                                       max_share=params.boilerplate_share,
-                                       min_docs=params.boilerplate_min_rows)
-        bands_out[f] = band_table(scan.bands, np.flatnonzero(scan.words >= min_words(f, params)))
-    return grams_out, bands_out
+        assert scan.grams is not None
+        return GramIndex.build(scan.grams[0], scan.grams[1], scanned.data.size, (params.ngram,),
+                               max_share=params.boilerplate_share, min_docs=params.boilerplate_min_rows)
+
+    def bands(f: str) -> GramIndex:
+        scan = scanned.data.scans[f]
+        assert scan.bands is not None
+        return band_table(scan.bands, np.flatnonzero(scan.words >= min_words(f, params)))
+
+    with ThreadPoolExecutor(2, thread_name_prefix="eval-index") as pool:
+        gram_jobs = {f: pool.submit(grams, f) for f in FIELDS}
+        band_jobs = {f: pool.submit(bands, f) for f in FIELDS}
+        return {f: j.result() for f, j in gram_jobs.items()}, {f: j.result() for f, j in band_jobs.items()}
 
 
 def _scan_all(train: Sequence[Record], eval: Sequence[Record] | None,
