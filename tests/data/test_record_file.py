@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.data import RecordFile, load_records, open_records
+from harness.data.record import Record
 from harness.errors import DataError
 
 ROW = {"instruction": "Name a colour.", "input": "", "output": "Blue."}
@@ -66,3 +67,26 @@ def test_open_records_loads_other_formats_whole(tmp_path: Path) -> None:
         open_records(tmp_path / "e.jsonl")
     with pytest.raises(DataError, match="no such file"):
         open_records(tmp_path / "missing.jsonl")
+
+
+def test_look_ups_read_ahead_only_on_a_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finding's rows (two neighbours among them) are parsed alone; a walk row after row reads
+    ahead once it is a walk, and the rows it read ahead are then in the cache."""
+    path = tmp_path / "walk.jsonl"
+    path.write_text("".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"}) + "\n"
+                            for i in range(3000)), encoding="utf-8")
+    records = RecordFile.open(path)
+    parsed: list[int] = []
+    real = RecordFile.parse
+
+    def counting(self: RecordFile, lo: int, hi: int) -> list[Record]:
+        parsed.append(hi - lo)
+        return real(self, lo, hi)
+
+    monkeypatch.setattr(RecordFile, "parse", counting)
+    for i in (10, 11, 500, 501, 502, 2000):
+        assert records[i].response == f"a{i}"
+    assert parsed == [1] * 6
+    parsed.clear()
+    assert [records[i].response for i in range(100, 1300)] == [f"a{i}" for i in range(100, 1300)]
+    assert parsed == [1] * 8 + [1024, 1024]
