@@ -50,7 +50,8 @@ def word_stream(texts: Sequence[str]) -> bytes:
     """Word streams of many texts joined by NUL, with one C-level pass over the bytes.
 
     ASCII texts go in raw (lowercased and translated together); only non-ASCII
-    texts take the per-text NFKC + casefold + ``\\w+`` path. Equal, text by
+    texts are first NFKC-normalized and casefolded per text, their non-ASCII
+    non-word characters made spaces (:func:`_words_spaced`). Equal, text by
     text, to ``b"\\0".join(word_bytes(t) for t in texts)`` up to runs of spaces.
     """
     parts = [t if t.isascii() else _words_spaced(t) for t in texts]
